@@ -1,0 +1,75 @@
+import { InputError } from "./errors";
+
+/** An image reference split into its parts, following the grammar of distribution/reference. */
+export interface ImageReference {
+  /** Registry host with optional port, e.g. `127.0.0.1:5000`; `docker.io` when the reference names none. */
+  registry: string;
+  /** Repository path inside the registry, e.g. `library/alpine` or `team/app`. */
+  repository: string;
+  tag?: string;
+  /** `sha256:<64 hex>` when the reference pins a digest. */
+  digest?: string;
+}
+
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const NAME = `(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)`;
+const TAG = "[\\w][\\w.-]{0,127}";
+const DIGEST = "sha256:[a-f0-9]{64}";
+const REFERENCE = new RegExp(`^${NAME}(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const TAG_ONLY = new RegExp(`^${TAG}$`);
+
+/** True when the first path component is a registry host rather than a Docker Hub namespace. */
+function looksLikeHost(component: string): boolean {
+  return component === "localhost" || component.includes(".") || component.includes(":") || component.startsWith("[");
+}
+
+/**
+ * Parses an image reference such as `127.0.0.1:5000/app:v1` or `alpine@sha256:…`.
+ * @param field the input's name, used in the error when the reference does not parse.
+ */
+export function parseImageReference(value: unknown, field: string): ImageReference {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new InputError(field, `expected an image reference, got ${describe(value)}`, "Give e.g. `registry.example:5000/team/app:1.0`.");
+  }
+  const match = REFERENCE.exec(value);
+  if (!match || value.length > 255 + 1 + 128 + 72) {
+    throw new InputError(
+      field,
+      `"${value}" is not a valid image reference`,
+      "Use lowercase `[host[:port]/]path[:tag][@sha256:<64 hex>]`, e.g. `127.0.0.1:5000/app:v1`.",
+    );
+  }
+  const [, domain, path, tag, digest] = match;
+  let registry = domain;
+  let repository = path;
+  if (domain !== undefined && !looksLikeHost(domain)) {
+    // `team/app` names Docker Hub: the first component is a namespace, not a host.
+    registry = "docker.io";
+    repository = `${domain}/${path}`;
+  }
+  if (registry === undefined) registry = "docker.io";
+  if (registry === "docker.io" && !repository.includes("/")) repository = `library/${repository}`;
+  return { registry, repository, tag, digest };
+}
+
+/** Checks a bare tag such as `v1.2` (what goes after the colon). */
+export function validateTag(value: unknown, field: string): string {
+  if (typeof value !== "string" || !TAG_ONLY.test(value)) {
+    throw new InputError(
+      field,
+      `${describe(value)} is not a valid tag`,
+      "A tag is 1-128 characters of letters, digits, `_`, `.` and `-`, not starting with `.` or `-`.",
+    );
+  }
+  return value;
+}
+
+/** A short, safe description of an unexpected value for error messages. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === undefined || value === null) return String(value);
+  if (Array.isArray(value)) return "an array";
+  return `${typeof value} ${JSON.stringify(value)}`.slice(0, 80);
+}
