@@ -1,0 +1,3 @@
+export { listContextFiles } from "./context";
+export { renderBuild, renderDockerfile, RenderedBuild, RUNTIME_USER } from "./render";
+export { staticCheckCommand } from "./static-check";

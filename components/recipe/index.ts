@@ -1,0 +1,241 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { InputError } from "../errors";
+import { describe, parseImageReference } from "../reference";
+import { cRecipe } from "./c";
+import { goRecipe } from "./go";
+import { rustRecipe } from "./rust";
+import { FieldNamer, ToolchainRecipe } from "./toolchain";
+import { Builder, BuildPlan, Extra, Libc, RecipeOptions, Toolchain } from "./types";
+
+export * from "./types";
+export { FieldNamer, shellQuote } from "./toolchain";
+
+const RECIPES: Record<Toolchain, ToolchainRecipe> = { c: cRecipe, go: goRecipe, rust: rustRecipe };
+const TOOLCHAINS = Object.keys(RECIPES) as Toolchain[];
+const LIBCS: Libc[] = ["musl", "glibc"];
+const EXTRAS: Extra[] = ["ca-certificates", "zoneinfo", "passwd"];
+const BINARY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const GO_PACKAGE = /^\.(\/[A-Za-z0-9._~-]+)*\/?$/;
+const CARGO_BIN = /^[A-Za-z0-9_-]+$/;
+
+/** Everything the build stage needs, validated and with every default applied. */
+export interface ResolvedRecipe {
+  /** Absolute path of the source folder (the build context). */
+  sourceDir: string;
+  toolchain: Toolchain;
+  libc?: Libc;
+  binaryName: string;
+  builder: Builder;
+  plan: BuildPlan;
+  extras: Extra[];
+  entrypointArgs: string[];
+}
+
+export interface ResolveContext {
+  /** Environment consulted for builder overrides. Default: `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** How to name an option in errors. Default: `recipe.<option>`. */
+  name?: FieldNamer;
+  /** How to name the source folder in errors. Default: `source`. */
+  sourceField?: string;
+}
+
+/** The pinned default builder of each toolchain variant, keyed as in `MINIMAL_IMAGE_<KEY>_BUILDER`. */
+export function defaultBuilders(): Record<string, Builder> {
+  return Object.assign({}, ...TOOLCHAINS.map((t) => RECIPES[t].defaultBuilders));
+}
+
+/**
+ * Validates recipe options against a source folder and applies every default. Reads the folder (to detect
+ * the toolchain, list C sources, read Cargo.toml) but builds nothing. Throws {@link InputError} naming the
+ * first bad field.
+ */
+export function resolveRecipe(source: unknown, raw: unknown, context: ResolveContext = {}): ResolvedRecipe {
+  const name = context.name ?? ((option: string) => `recipe.${option}`);
+  const env = context.env ?? process.env;
+  const sourceDir = checkSourceDir(source, context.sourceField ?? "source");
+  if (raw !== undefined && (typeof raw !== "object" || raw === null || Array.isArray(raw))) {
+    throw new InputError("recipe", `expected an object, got ${describe(raw)}`, "Pass e.g. `{ toolchain: \"c\" }`");
+  }
+  const options = checkOptions((raw ?? {}) as Record<string, unknown>, name);
+  const toolchain = options.toolchain ?? detectToolchain(sourceDir, name);
+  if (options.libc !== undefined && toolchain !== "c") {
+    throw new InputError(name("libc"), `applies to the c toolchain only, not ${toolchain}`, "Remove `libc`");
+  }
+  const recipe = RECIPES[toolchain];
+  const libc = toolchain === "c" ? (options.libc ?? "musl") : undefined;
+  const resolvedOptions = { ...options, libc };
+  const binaryName = options.binaryName ?? defaultBinaryName(sourceDir, name);
+
+  let command: string;
+  let output: string;
+  if (options.buildCommand !== undefined) {
+    if (options.output === undefined) {
+      throw new InputError(
+        name("output"),
+        "is required with `buildCommand`",
+        "Give the path of the binary your command produces, relative to the source folder, e.g. `out/app`",
+      );
+    }
+    command = options.buildCommand;
+    output = checkOutputPath(options.output, name);
+  } else {
+    if (options.output !== undefined) {
+      throw new InputError(name("output"), "is only used with `buildCommand`", "Remove `output`, or add `buildCommand`");
+    }
+    ({ command, output } = recipe.plan(sourceDir, resolvedOptions, name, binaryName));
+  }
+
+  return {
+    sourceDir,
+    toolchain,
+    libc,
+    binaryName,
+    builder: resolveBuilder(recipe, resolvedOptions, env, name),
+    plan: { toolchain, libc, env: recipe.env(resolvedOptions), command, output },
+    extras: [...new Set(options.extras ?? [])].sort(),
+    entrypointArgs: options.entrypointArgs ?? [],
+  };
+}
+
+function checkSourceDir(source: unknown, field: string): string {
+  if (typeof source !== "string" || source.trim() === "") {
+    throw new InputError(field, `expected the path of a folder, got ${describe(source)}`, "Give the program's source folder, e.g. `./app`");
+  }
+  const dir = path.resolve(source);
+  let entries: string[];
+  try {
+    if (!fs.statSync(dir).isDirectory()) throw new Error("not a directory");
+    entries = fs.readdirSync(dir);
+  } catch {
+    throw new InputError(field, `${dir} is not a readable folder`, "Point it at the folder that holds the program's source");
+  }
+  if (entries.length === 0) {
+    throw new InputError(field, `${dir} is empty`, "Point it at the folder that holds the program's source");
+  }
+  return dir;
+}
+
+function detectToolchain(sourceDir: string, name: FieldNamer): Toolchain {
+  const has = (file: string) => fs.existsSync(path.join(sourceDir, file));
+  if (has("go.mod")) return "go";
+  if (has("Cargo.toml")) return "rust";
+  if (fs.readdirSync(sourceDir).some((f) => f.endsWith(".c"))) return "c";
+  throw new InputError(
+    name("toolchain"),
+    `cannot tell the language of ${sourceDir} (no go.mod, Cargo.toml or *.c file)`,
+    `Set it to one of ${TOOLCHAINS.join(", ")}`,
+  );
+}
+
+function defaultBinaryName(sourceDir: string, name: FieldNamer): string {
+  const candidate = path.basename(sourceDir).replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "");
+  if (!BINARY_NAME.test(candidate)) {
+    throw new InputError(
+      name("binaryName"),
+      `cannot derive a binary name from the folder name "${path.basename(sourceDir)}"`,
+      "Set `binaryName`, e.g. `app`",
+    );
+  }
+  return candidate;
+}
+
+function checkOutputPath(output: string, name: FieldNamer): string {
+  const normalized = path.posix.normalize(output);
+  if (path.posix.isAbsolute(output) || normalized === ".." || normalized.startsWith("../") || normalized === ".") {
+    throw new InputError(
+      name("output"),
+      `"${output}" is outside the build`,
+      "Give a path inside the source folder, relative to it, e.g. `build/app`",
+    );
+  }
+  return `/src/${normalized}`;
+}
+
+function resolveBuilder(
+  recipe: ToolchainRecipe,
+  options: RecipeOptions,
+  env: Record<string, string | undefined>,
+  name: FieldNamer,
+): Builder {
+  const key = recipe.builderKey(options);
+  const imageVar = `MINIMAL_IMAGE_${key}_BUILDER`;
+  const setupVar = `MINIMAL_IMAGE_${key}_SETUP`;
+  const fromEnv = env[imageVar] !== undefined && env[imageVar] !== "" ? env[imageVar] : undefined;
+  const image = options.builderImage ?? fromEnv ?? recipe.defaultBuilders[key].image;
+  // A default image always parses; an override from the environment is named by its variable.
+  parseImageReference(image, options.builderImage !== undefined ? name("builderImage") : imageVar);
+  let setup: string[];
+  if (options.setup !== undefined) setup = options.setup;
+  else if (env[setupVar] !== undefined) setup = env[setupVar] === "" ? [] : [env[setupVar] as string];
+  else if (options.builderImage !== undefined || fromEnv !== undefined) setup = [];
+  else setup = recipe.defaultBuilders[key].setup;
+  return { image, setup };
+}
+
+/** Type-checks every field, so that JavaScript and config-file callers get the same clear errors. */
+function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOptions {
+  const known = new Set<string>([
+    "toolchain", "libc", "sources", "cflags", "ldflags", "goPackage", "cargoBin", "buildCommand", "output",
+    "binaryName", "builderImage", "setup", "extras", "entrypointArgs",
+  ]);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) {
+      throw new InputError(name(key), "is not a recipe option", `Use one of: ${[...known].join(", ")}`);
+    }
+  }
+  const oneOf = <T extends string>(key: string, allowed: readonly T[]): T | undefined => {
+    const value = raw[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== "string" || !allowed.includes(value as T)) {
+      throw new InputError(name(key), `${describe(value)} is not supported`, `Use one of: ${allowed.join(", ")}`);
+    }
+    return value as T;
+  };
+  const text = (key: string, pattern?: RegExp, hint?: string): string | undefined => {
+    const value = raw[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== "string" || value.trim() === "" || (pattern && !pattern.test(value))) {
+      throw new InputError(name(key), `${describe(value)} is not valid`, hint ?? "Give a non-empty string");
+    }
+    return value;
+  };
+  const strings = (key: string): string[] | undefined => {
+    const value = raw[key];
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value)) {
+      throw new InputError(name(key), `expected a list of strings, got ${describe(value)}`, `Give e.g. ["a", "b"]`);
+    }
+    value.forEach((item, i) => {
+      if (typeof item !== "string") {
+        throw new InputError(`${name(key)}[${i}]`, `expected a string, got ${describe(item)}`, "Quote the value as a string");
+      }
+    });
+    return value as string[];
+  };
+  const extras = strings("extras");
+  extras?.forEach((extra, i) => {
+    if (!EXTRAS.includes(extra as Extra)) {
+      throw new InputError(`${name("extras")}[${i}]`, `${describe(extra)} is not a known extra`, `Use any of: ${EXTRAS.join(", ")}`);
+    }
+  });
+  const builderImage = text("builderImage");
+  if (builderImage !== undefined) parseImageReference(builderImage, name("builderImage"));
+  return {
+    toolchain: oneOf("toolchain", TOOLCHAINS),
+    libc: oneOf("libc", LIBCS),
+    sources: strings("sources"),
+    cflags: strings("cflags"),
+    ldflags: strings("ldflags"),
+    goPackage: text("goPackage", GO_PACKAGE, "Give a package path relative to the module root, e.g. `.` or `./cmd/server`"),
+    cargoBin: text("cargoBin", CARGO_BIN, "Give a cargo binary target name, e.g. `server`"),
+    buildCommand: text("buildCommand"),
+    output: text("output"),
+    binaryName: text("binaryName", BINARY_NAME, "Use 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit"),
+    builderImage,
+    setup: strings("setup"),
+    extras: extras as Extra[] | undefined,
+    entrypointArgs: strings("entrypointArgs"),
+  };
+}

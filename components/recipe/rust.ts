@@ -1,0 +1,65 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { InputError } from "../errors";
+import { BUILD_DIR, FieldNamer, shellQuote, ToolchainRecipe } from "./toolchain";
+
+interface CargoManifest {
+  package?: { name?: unknown };
+  bin?: { name?: unknown }[];
+}
+
+/** The binary target cargo should build: the only `[[bin]]`, else the package's own name. */
+function cargoBinary(sourceDir: string, name: FieldNamer): string {
+  const manifestPath = path.join(sourceDir, "Cargo.toml");
+  let manifest: CargoManifest;
+  try {
+    manifest = parseToml(fs.readFileSync(manifestPath, "utf8")) as CargoManifest;
+  } catch (error) {
+    throw new InputError(
+      name("cargoBin"),
+      `cannot read ${manifestPath}: ${(error as Error).message}`,
+      "Fix Cargo.toml, or name the binary target with `cargoBin`",
+    );
+  }
+  const bins = (manifest.bin ?? []).map((bin) => bin.name).filter((n): n is string => typeof n === "string");
+  if (bins.length === 1) return bins[0];
+  if (bins.length === 0 && typeof manifest.package?.name === "string") return manifest.package.name;
+  throw new InputError(
+    name("cargoBin"),
+    bins.length > 1 ? `Cargo.toml declares several binaries (${bins.join(", ")})` : "Cargo.toml names no package",
+    "Name the binary target to build with `cargoBin`",
+  );
+}
+
+export const rustRecipe: ToolchainRecipe = {
+  toolchain: "rust",
+  builderKey: () => "RUST",
+  defaultBuilders: {
+    RUST: {
+      image: "rust:1.83-alpine@sha256:838d384a1138fe1f2e448e3901bb3d23683570ba3dca581160880ffad760332b",
+      setup: ["apk add --no-cache musl-dev ca-certificates tzdata"],
+    },
+  },
+  // crt-static links the C runtime in (musl on Alpine, glibc's static archive on Debian); the profile
+  // settings trade build time for size: optimise for size, whole-program LTO, abort on panic, strip.
+  env: () => ({
+    RUSTFLAGS: shellQuote("-C target-feature=+crt-static"),
+    CARGO_PROFILE_RELEASE_OPT_LEVEL: "z",
+    CARGO_PROFILE_RELEASE_LTO: "true",
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS: "1",
+    CARGO_PROFILE_RELEASE_PANIC: "abort",
+    CARGO_PROFILE_RELEASE_STRIP: "symbols",
+  }),
+  plan(sourceDir, options, name, binaryName) {
+    const bin = options.cargoBin ?? cargoBinary(sourceDir, name);
+    const locked = fs.existsSync(path.join(sourceDir, "Cargo.lock")) ? " --locked" : "";
+    const output = `${BUILD_DIR}/${binaryName}`;
+    // An explicit --target keeps crt-static away from build scripts and proc macros, which must stay dynamic.
+    const command =
+      `target="$(rustc -vV | sed -n 's/^host: //p')" && ` +
+      `cargo build --release${locked} --target "$target" --bin ${shellQuote(bin)} && ` +
+      `cp "target/$target/release/${bin}" ${output}`;
+    return { command, output };
+  },
+};

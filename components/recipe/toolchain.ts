@@ -1,0 +1,37 @@
+import { Builder, BuildPlan, RecipeOptions, Toolchain } from "./types";
+
+/** Where built-in toolchains put the binary inside the builder stage. */
+export const BUILD_DIR = "/minimal-image/build";
+
+/** Names an option the way the caller knows it (`recipe.libc` for the component, `--libc` for the CLI). */
+export type FieldNamer = (option: keyof RecipeOptions | string) => string;
+
+/** The small interface every toolchain module implements. */
+export interface ToolchainRecipe {
+  toolchain: Toolchain;
+  /**
+   * Which default builder applies; also names the environment variables that override it
+   * (`MINIMAL_IMAGE_<KEY>_BUILDER`, `MINIMAL_IMAGE_<KEY>_SETUP`).
+   */
+  builderKey(options: RecipeOptions): string;
+  /** Small official images pinned by digest, with the setup that installs what the build needs. */
+  defaultBuilders: Record<string, Builder>;
+  /**
+   * Variables exported before the build command (the default one or the user's own), as shell words:
+   * values are already quoted or are command substitutions meant to run in the builder.
+   */
+  env(options: RecipeOptions): Record<string, string>;
+  /** The toolchain's own build command and where it leaves the binary. */
+  plan(
+    sourceDir: string,
+    options: RecipeOptions,
+    name: FieldNamer,
+    binaryName: string,
+  ): Pick<BuildPlan, "command" | "output">;
+}
+
+/** Quotes one word for POSIX sh, leaving plain words as they are so generated files stay readable. */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}

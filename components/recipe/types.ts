@@ -1,0 +1,75 @@
+/** The languages minimal-image knows how to build into a static binary. */
+export type Toolchain = "c" | "go" | "rust";
+
+/** The C library a C program is linked against. musl gives the smallest binaries. */
+export type Libc = "musl" | "glibc";
+
+/**
+ * Files the final image may need besides the binary, copied from the builder stage:
+ * - `ca-certificates`: `/etc/ssl/certs/ca-certificates.crt`, for programs that call HTTPS services;
+ * - `zoneinfo`: `/usr/share/zoneinfo`, for programs that load time zones by name;
+ * - `passwd`: `/etc/passwd` and `/etc/group` naming the runtime user 65532 (`nonroot`), for programs that
+ *   look their user up.
+ */
+export type Extra = "ca-certificates" | "zoneinfo" | "passwd";
+
+/** How to turn a source folder into a static binary. Every field is optional; see each default. */
+export interface RecipeOptions {
+  /** Language of the program. Default: detected from the folder (`go.mod` → go, `Cargo.toml` → rust, `*.c` → c). */
+  toolchain?: Toolchain;
+  /** C library for the `c` toolchain. Default `musl`; `glibc` reproduces a glibc `-static` build. */
+  libc?: Libc;
+  /** `c` only: source files relative to the folder. Default: every `*.c` file at its top level. */
+  sources?: string[];
+  /** `c` only: extra compiler flags, appended after the size-minded defaults. */
+  cflags?: string[];
+  /** `c` only: extra linker flags and libraries (e.g. `-lm`), appended after the sources. */
+  ldflags?: string[];
+  /** `go` only: the package to build, relative to the module root. Default `.`. */
+  goPackage?: string;
+  /** `rust` only: the cargo binary target to build. Default: the only `[[bin]]`, else the package name. */
+  cargoBin?: string;
+  /**
+   * Your own build command (`make`, `./configure && make`, a script), run with `sh -c` in the source folder
+   * inside the builder. The toolchain's static flags are exported to it as environment variables
+   * (`CC`, `CFLAGS`, `LDFLAGS` for c; `CGO_ENABLED=0` for go; `RUSTFLAGS` for rust). Requires `output`.
+   */
+  buildCommand?: string;
+  /** With `buildCommand`: the path of the binary it produces, relative to the source folder. */
+  output?: string;
+  /** Name of the binary inside the image (`/<binaryName>`). Default: the source folder's name. */
+  binaryName?: string;
+  /**
+   * Image the builder stage runs in. Default: the toolchain's pinned image (see `defaultBuilder`), or the
+   * image named by the environment variable `MINIMAL_IMAGE_<TOOLCHAIN>_BUILDER` (e.g. for an air-gapped mirror).
+   */
+  builderImage?: string;
+  /**
+   * Shell commands run in the builder before the source is copied in (installing compilers, for instance).
+   * Default: the default builder's own setup, or `MINIMAL_IMAGE_<TOOLCHAIN>_SETUP` when set; none when
+   * `builderImage` is given.
+   */
+  setup?: string[];
+  /** Files copied into the final image besides the binary. Default: none. */
+  extras?: Extra[];
+  /** Arguments appended to the exec-form `ENTRYPOINT`. */
+  entrypointArgs?: string[];
+}
+
+/** What a toolchain contributes to the builder stage, once the options have been validated. */
+export interface BuildPlan {
+  toolchain: Toolchain;
+  libc?: Libc;
+  /** Environment exported to the build command (also to a custom `buildCommand`). */
+  env: Record<string, string>;
+  /** Shell command that builds the program, run in `/src`. */
+  command: string;
+  /** Path of the produced binary, relative to `/src` unless absolute. */
+  output: string;
+}
+
+/** A builder image with the commands that prepare it. */
+export interface Builder {
+  image: string;
+  setup: string[];
+}

@@ -1,0 +1,4 @@
+#include <unistd.h>
+
+/* Waits for a signal and does nothing else: the smallest useful long-running container. */
+int main(void) { return pause(); }
