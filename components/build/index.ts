@@ -1,3 +1,4 @@
 export { listContextFiles } from "./context";
 export { renderBuild, renderDockerfile, RenderedBuild, RUNTIME_USER } from "./render";
 export { staticCheckCommand } from "./static-check";
+export { BuildError, buildLocally, Builder, DOCKERFILE_IN_CONTEXT, LocalBuildOptions, LocalBuildResult, packContext } from "./local";

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { InputError } from "../errors";
+import { dockerfileCommand } from "./dockerfile";
+
+/** The `minimal-image` command line. Exported so tests can run it in-process. */
+export function program(): Command {
+  return new Command("minimal-image")
+    .description("Static binaries in FROM scratch images: render, inspect.")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .addCommand(dockerfileCommand().exitOverride());
+}
+
+/** Runs the CLI and returns its exit code: 0 success, 1 failure, 2 usage error. */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message (it names the flag); help and version exit 0.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof InputError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`minimal-image: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
