@@ -1,4 +1,12 @@
 export { listContextFiles } from "./context";
 export { renderBuild, renderDockerfile, RenderedBuild, RUNTIME_USER } from "./render";
 export { staticCheckCommand } from "./static-check";
-export { BuildError, buildLocally, Builder, DOCKERFILE_IN_CONTEXT, LocalBuildOptions, LocalBuildResult, packContext } from "./local";
+export {
+  BuildError,
+  buildLocally,
+  Builder,
+  DOCKERFILE_IN_CONTEXT,
+  LocalBuildOptions,
+  LocalBuildResult,
+  packContext,
+} from "./local";

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Docker from "dockerode";
 import * as tar from "tar-stream";
+import { traceLogText } from "./buildkit-trace";
 import { RenderedBuild } from "./render";
 
 /** Name the Dockerfile gets inside the context tarball; it never touches the source folder. */
@@ -26,8 +27,15 @@ export interface LocalBuildResult {
   tag: string;
   /** `sha256:…` image ID as the engine reports it. */
   imageId: string;
-  /** The build's text output (classic builder only; BuildKit reports progress in binary traces). */
+  /** The build's text output: the classic builder's stream, or the step output decoded from BuildKit's traces. */
   log: string;
+}
+
+interface BuildEvent {
+  id?: string;
+  aux?: unknown;
+  stream?: string;
+  error?: string;
 }
 
 /** The build failed; `message` carries the engine's error and the tail of the build output. */
@@ -53,7 +61,12 @@ export function packContext(rendered: RenderedBuild): NodeJS.ReadableStream {
       const full = path.join(rendered.recipe.sourceDir, file);
       const stat = fs.lstatSync(full);
       if (stat.isSymbolicLink()) {
-        pack.entry({ name: file, type: "symlink", linkname: fs.readlinkSync(full), mode: stat.mode & 0o7777 });
+        pack.entry({
+          name: file,
+          type: "symlink",
+          linkname: fs.readlinkSync(full),
+          mode: stat.mode & 0o7777,
+        });
       } else {
         pack.entry({ name: file, mode: stat.mode & 0o7777, size: stat.size }, fs.readFileSync(full));
       }
@@ -66,7 +79,10 @@ export function packContext(rendered: RenderedBuild): NodeJS.ReadableStream {
 }
 
 /** Builds a rendered build on a Docker engine, through the same API the Pulumi provider uses. */
-export async function buildLocally(rendered: RenderedBuild, options: LocalBuildOptions): Promise<LocalBuildResult> {
+export async function buildLocally(
+  rendered: RenderedBuild,
+  options: LocalBuildOptions,
+): Promise<LocalBuildResult> {
   const docker = options.docker ?? new Docker();
   const stream = await docker.buildImage(packContext(rendered), {
     t: options.tag,
@@ -77,16 +93,23 @@ export async function buildLocally(rendered: RenderedBuild, options: LocalBuildO
     rm: true,
     forcerm: true,
   } as Docker.ImageBuildOptions);
-  const events = await new Promise<{ stream?: string; error?: string; errorDetail?: { message?: string } }[]>(
-    (resolve, reject) => docker.modem.followProgress(stream, (error, result) => (error ? reject(error) : resolve(result))),
+  const events = await new Promise<BuildEvent[]>((resolve, reject) =>
+    docker.modem.followProgress(stream, (error, result) => (error ? reject(error) : resolve(result))),
   ).catch((error: Error) => {
     throw new BuildError(`minimal-image: docker build of ${options.tag} failed: ${error.message}`, "");
   });
-  const log = events.map((event) => event.stream ?? "").join("");
+  const log = events
+    .map((event) =>
+      event.id === "moby.buildkit.trace" && typeof event.aux === "string"
+        ? traceLogText(event.aux)
+        : (event.stream ?? ""),
+    )
+    .join("");
   const failure = events.find((event) => event.error !== undefined);
   if (failure) {
     // Our own checks print lines starting with "minimal-image:"; they say more than the engine's summary.
     const ours = log
+      // eslint-disable-next-line no-control-regex -- strips the terminal colours the classic builder adds
       .replace(/\x1b\[[0-9;]*m/g, "")
       .split("\n")
       .filter((line) => line.startsWith("minimal-image:"));

@@ -18,7 +18,11 @@ export interface RenderedBuild {
 
 /** Statements that copy an extra from the builder into the final root filesystem, failing clearly if absent. */
 const EXTRA_STEPS: Record<Extra, string> = {
-  "ca-certificates": copyFromBuilder("/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/certs", "ca-certificates"),
+  "ca-certificates": copyFromBuilder(
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/certs",
+    "ca-certificates",
+  ),
   zoneinfo: copyFromBuilder("/usr/share/zoneinfo", "/usr/share", "zoneinfo (tzdata)"),
   passwd:
     `mkdir -p ${ROOTFS}/etc` +
@@ -85,4 +89,3 @@ export function renderBuild(
   const recipe = resolveRecipe(source, options, context);
   return { dockerfile: renderDockerfile(recipe), contextFiles: listContextFiles(recipe.sourceDir), recipe };
 }
-

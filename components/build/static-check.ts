@@ -14,22 +14,22 @@ const STATEMENTS = [
   '[ -f "$f" ] || { echo "minimal-image: the build produced no file at $f; check the build command and output path" >&2; exit 1; }',
   '[ "$(od -An -c -N4 "$f" | tr -d " \\n")" = "177ELF" ] || fail "it is not an ELF executable"',
   'if [ "$(u 4 1)" = 2 ]; then w=8; po=$(u 32 8); pe=$(u 54 2); pn=$(u 56 2); else w=4; po=$(u 28 4); pe=$(u 42 2); pn=$(u 44 2); fi',
-  'i=0; interp=; dyn=; loads=',
+  "i=0; interp=; dyn=; loads=",
   'while [ "$i" -lt "$pn" ]; do' +
     ' h=$((po + i * pe)); t=$(u "$h" 4);' +
     ' if [ "$w" = 8 ]; then o=$(u $((h + 8)) 8); v=$(u $((h + 16)) 8); s=$(u $((h + 32)) 8);' +
-    ' else o=$(u $((h + 4)) 4); v=$(u $((h + 8)) 4); s=$(u $((h + 16)) 4); fi;' +
+    " else o=$(u $((h + 4)) 4); v=$(u $((h + 8)) 4); s=$(u $((h + 16)) 4); fi;" +
     ' case "$t" in 1) loads="$loads $v:$o:$s" ;; 2) dyn="$o:$s" ;; 3) interp=$(tail -c +$((o + 1)) "$f" | head -c $((s - 1))) ;; esac;' +
-    ' i=$((i + 1));' +
+    " i=$((i + 1));" +
     " done",
   // DT_NEEDED (1) entries are offsets into the string table that DT_STRTAB (5) points at by address.
-  'needed=; offs=; strtab=',
+  "needed=; offs=; strtab=",
   'if [ -n "$dyn" ]; then' +
-    ' e=${dyn%%:*}; end=$((e + ${dyn#*:}));' +
+    " e=${dyn%%:*}; end=$((e + ${dyn#*:}));" +
     ' while [ "$e" -lt "$end" ]; do tg=$(u "$e" "$w"); vl=$(u $((e + w)) "$w");' +
     ' [ "$tg" = 0 ] && break; [ "$tg" = 1 ] && offs="$offs $vl"; [ "$tg" = 5 ] && strtab=$vl; e=$((e + 2 * w)); done;' +
     " fi",
-  'so=; for l in $loads; do lv=${l%%:*}; r=${l#*:}; lo=${r%%:*}; ls=${r#*:};' +
+  "so=; for l in $loads; do lv=${l%%:*}; r=${l#*:}; lo=${r%%:*}; ls=${r#*:};" +
     ' if [ -n "$strtab" ] && [ "$strtab" -ge "$lv" ] && [ "$strtab" -lt $((lv + ls)) ]; then so=$((strtab - lv + lo)); fi; done',
   'for n in $offs; do needed="$needed $(tail -c +$((so + n + 1)) "$f" | head -c 256 | tr "\\0" "\\n" | head -n 1)"; done',
   '[ -z "$interp" ] && [ -z "$needed" ] && exit 0',

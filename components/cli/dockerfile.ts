@@ -49,7 +49,11 @@ export function dockerfileCommand(): Command {
     .argument("<dir>", "the program's source folder (the build context)")
     .option("--toolchain <name>", "c, go or rust (default: detected from the folder)")
     .option("--libc <name>", "c only: musl (default) or glibc")
-    .option("--source-file <path>", "c only: a source file to compile (repeatable; default: every top-level *.c)", collect)
+    .option(
+      "--source-file <path>",
+      "c only: a source file to compile (repeatable; default: every top-level *.c)",
+      collect,
+    )
     .option("--cflag <flag>", "c only: an extra compiler flag (repeatable)", collect)
     .option("--ldflag <flag>", "c only: an extra linker flag or library (repeatable)", collect)
     .option("--go-package <path>", "go only: the package to build (default: .)")
@@ -86,7 +90,9 @@ export function dockerfileCommand(): Command {
         name: (option) => FLAGS[option as keyof RecipeOptions] ?? `--${option}`,
         sourceField: "<dir>",
       });
-      const text = flags.listContext ? rendered.contextFiles.map((file) => `${file}\n`).join("") : rendered.dockerfile;
+      const text = flags.listContext
+        ? rendered.contextFiles.map((file) => `${file}\n`).join("")
+        : rendered.dockerfile;
       if (flags.write) fs.writeFileSync(flags.write, text);
       else process.stdout.write(text);
     });

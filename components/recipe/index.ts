@@ -56,7 +56,11 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
   const env = context.env ?? process.env;
   const sourceDir = checkSourceDir(source, context.sourceField ?? "source");
   if (raw !== undefined && (typeof raw !== "object" || raw === null || Array.isArray(raw))) {
-    throw new InputError("recipe", `expected an object, got ${describe(raw)}`, "Pass e.g. `{ toolchain: \"c\" }`");
+    throw new InputError(
+      "recipe",
+      `expected an object, got ${describe(raw)}`,
+      'Pass e.g. `{ toolchain: "c" }`',
+    );
   }
   const options = checkOptions((raw ?? {}) as Record<string, unknown>, name);
   const toolchain = options.toolchain ?? detectToolchain(sourceDir, name);
@@ -74,7 +78,7 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
     if (options.output === undefined) {
       throw new InputError(
         name("output"),
-        "is required with `buildCommand`",
+        `is required with ${name("buildCommand")}`,
         "Give the path of the binary your command produces, relative to the source folder, e.g. `out/app`",
       );
     }
@@ -82,7 +86,11 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
     output = checkOutputPath(options.output, name);
   } else {
     if (options.output !== undefined) {
-      throw new InputError(name("output"), "is only used with `buildCommand`", "Remove `output`, or add `buildCommand`");
+      throw new InputError(
+        name("output"),
+        `is only used with ${name("buildCommand")}`,
+        `Remove it, or add ${name("buildCommand")}`,
+      );
     }
     ({ command, output } = recipe.plan(sourceDir, resolvedOptions, name, binaryName));
   }
@@ -101,7 +109,11 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
 
 function checkSourceDir(source: unknown, field: string): string {
   if (typeof source !== "string" || source.trim() === "") {
-    throw new InputError(field, `expected the path of a folder, got ${describe(source)}`, "Give the program's source folder, e.g. `./app`");
+    throw new InputError(
+      field,
+      `expected the path of a folder, got ${describe(source)}`,
+      "Give the program's source folder, e.g. `./app`",
+    );
   }
   const dir = path.resolve(source);
   let entries: string[];
@@ -109,7 +121,11 @@ function checkSourceDir(source: unknown, field: string): string {
     if (!fs.statSync(dir).isDirectory()) throw new Error("not a directory");
     entries = fs.readdirSync(dir);
   } catch {
-    throw new InputError(field, `${dir} is not a readable folder`, "Point it at the folder that holds the program's source");
+    throw new InputError(
+      field,
+      `${dir} is not a readable folder`,
+      "Point it at the folder that holds the program's source",
+    );
   }
   if (entries.length === 0) {
     throw new InputError(field, `${dir} is empty`, "Point it at the folder that holds the program's source");
@@ -130,7 +146,10 @@ function detectToolchain(sourceDir: string, name: FieldNamer): Toolchain {
 }
 
 function defaultBinaryName(sourceDir: string, name: FieldNamer): string {
-  const candidate = path.basename(sourceDir).replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "");
+  const candidate = path
+    .basename(sourceDir)
+    .replace(/[^A-Za-z0-9._-]/g, "-")
+    .replace(/^[^A-Za-z0-9]+/, "");
   if (!BINARY_NAME.test(candidate)) {
     throw new InputError(
       name("binaryName"),
@@ -143,7 +162,12 @@ function defaultBinaryName(sourceDir: string, name: FieldNamer): string {
 
 function checkOutputPath(output: string, name: FieldNamer): string {
   const normalized = path.posix.normalize(output);
-  if (path.posix.isAbsolute(output) || normalized === ".." || normalized.startsWith("../") || normalized === ".") {
+  if (
+    path.posix.isAbsolute(output) ||
+    normalized === ".." ||
+    normalized.startsWith("../") ||
+    normalized === "."
+  ) {
     throw new InputError(
       name("output"),
       `"${output}" is outside the build`,
@@ -177,8 +201,20 @@ function resolveBuilder(
 /** Type-checks every field, so that JavaScript and config-file callers get the same clear errors. */
 function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOptions {
   const known = new Set<string>([
-    "toolchain", "libc", "sources", "cflags", "ldflags", "goPackage", "cargoBin", "buildCommand", "output",
-    "binaryName", "builderImage", "setup", "extras", "entrypointArgs",
+    "toolchain",
+    "libc",
+    "sources",
+    "cflags",
+    "ldflags",
+    "goPackage",
+    "cargoBin",
+    "buildCommand",
+    "output",
+    "binaryName",
+    "builderImage",
+    "setup",
+    "extras",
+    "entrypointArgs",
   ]);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) {
@@ -189,7 +225,11 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
     const value = raw[key];
     if (value === undefined) return undefined;
     if (typeof value !== "string" || !allowed.includes(value as T)) {
-      throw new InputError(name(key), `${describe(value)} is not supported`, `Use one of: ${allowed.join(", ")}`);
+      throw new InputError(
+        name(key),
+        `${describe(value)} is not supported`,
+        `Use one of: ${allowed.join(", ")}`,
+      );
     }
     return value as T;
   };
@@ -205,11 +245,19 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
     const value = raw[key];
     if (value === undefined) return undefined;
     if (!Array.isArray(value)) {
-      throw new InputError(name(key), `expected a list of strings, got ${describe(value)}`, `Give e.g. ["a", "b"]`);
+      throw new InputError(
+        name(key),
+        `expected a list of strings, got ${describe(value)}`,
+        `Give e.g. ["a", "b"]`,
+      );
     }
     value.forEach((item, i) => {
       if (typeof item !== "string") {
-        throw new InputError(`${name(key)}[${i}]`, `expected a string, got ${describe(item)}`, "Quote the value as a string");
+        throw new InputError(
+          `${name(key)}[${i}]`,
+          `expected a string, got ${describe(item)}`,
+          "Quote the value as a string",
+        );
       }
     });
     return value as string[];
@@ -217,7 +265,11 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
   const extras = strings("extras");
   extras?.forEach((extra, i) => {
     if (!EXTRAS.includes(extra as Extra)) {
-      throw new InputError(`${name("extras")}[${i}]`, `${describe(extra)} is not a known extra`, `Use any of: ${EXTRAS.join(", ")}`);
+      throw new InputError(
+        `${name("extras")}[${i}]`,
+        `${describe(extra)} is not a known extra`,
+        `Use any of: ${EXTRAS.join(", ")}`,
+      );
     }
   });
   const builderImage = text("builderImage");
@@ -228,11 +280,19 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
     sources: strings("sources"),
     cflags: strings("cflags"),
     ldflags: strings("ldflags"),
-    goPackage: text("goPackage", GO_PACKAGE, "Give a package path relative to the module root, e.g. `.` or `./cmd/server`"),
+    goPackage: text(
+      "goPackage",
+      GO_PACKAGE,
+      "Give a package path relative to the module root, e.g. `.` or `./cmd/server`",
+    ),
     cargoBin: text("cargoBin", CARGO_BIN, "Give a cargo binary target name, e.g. `server`"),
     buildCommand: text("buildCommand"),
     output: text("output"),
-    binaryName: text("binaryName", BINARY_NAME, "Use 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit"),
+    binaryName: text(
+      "binaryName",
+      BINARY_NAME,
+      "Use 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit",
+    ),
     builderImage,
     setup: strings("setup"),
     extras: extras as Extra[] | undefined,

@@ -27,7 +27,9 @@ function cargoBinary(sourceDir: string, name: FieldNamer): string {
   if (bins.length === 0 && typeof manifest.package?.name === "string") return manifest.package.name;
   throw new InputError(
     name("cargoBin"),
-    bins.length > 1 ? `Cargo.toml declares several binaries (${bins.join(", ")})` : "Cargo.toml names no package",
+    bins.length > 1
+      ? `Cargo.toml declares several binaries (${bins.join(", ")})`
+      : "Cargo.toml names no package",
     "Name the binary target to build with `cargoBin`",
   );
 }

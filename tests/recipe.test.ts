@@ -1,0 +1,250 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import fc from "fast-check";
+import { renderBuild } from "../components/build";
+import { InputError } from "../components/errors";
+import { defaultBuilders, RecipeOptions, resolveRecipe } from "../components/recipe";
+
+const EXAMPLES = path.join(__dirname, "..", "examples");
+const GOLDEN = path.join(__dirname, "golden");
+const NO_ENV = {};
+
+/** Golden cases: the exact Dockerfile users get with the pinned default builders. */
+const GOLDEN_CASES: [string, string, RecipeOptions][] = [
+  ["pausle-musl", "pausle", {}],
+  ["pausle-glibc", "pausle", { libc: "glibc" }],
+  [
+    "pausle-extras-args",
+    "pausle",
+    { extras: ["zoneinfo", "passwd", "ca-certificates"], entrypointArgs: ["--flag", "it's"] },
+  ],
+  ["hello-go", "hello-go", {}],
+  ["hello-rust", "hello-rust", {}],
+  [
+    "make-project",
+    "../tests/fixtures/make-project",
+    { toolchain: "c", buildCommand: "make", output: "countdown" },
+  ],
+];
+
+function expectInputError(fn: () => unknown, field: string, pattern?: RegExp): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof InputError, `expected an InputError, got ${error}`);
+    assert.equal(error.field, field);
+    assert.match(error.message, new RegExp(`^minimal-image: ${field.replace(/[[\]]/g, "\\$&")}: `));
+    if (pattern) assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+describe("recipes and rendering", () => {
+  describe("golden Dockerfiles", () => {
+    for (const [name, folder, options] of GOLDEN_CASES) {
+      it(`renders ${name} exactly as recorded`, () => {
+        const { dockerfile } = renderBuild(path.join(EXAMPLES, folder), options, { env: NO_ENV });
+        const file = path.join(GOLDEN, `${name}.Dockerfile`);
+        if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(file, dockerfile);
+        assert.equal(
+          dockerfile,
+          fs.readFileSync(file, "utf8"),
+          `re-record with UPDATE_GOLDEN=1 if the change is intended`,
+        );
+      });
+    }
+  });
+
+  it("ends with a FROM scratch stage of one COPY, a non-root USER and an exec-form ENTRYPOINT", () => {
+    const { dockerfile } = renderBuild(
+      path.join(EXAMPLES, "pausle"),
+      { entrypointArgs: ["a b", '"q"'] },
+      { env: NO_ENV },
+    );
+    const final = dockerfile.slice(dockerfile.lastIndexOf("FROM "));
+    assert.match(final, /^FROM scratch\n/);
+    assert.equal(final.match(/^(COPY|ADD|RUN)\b/gm)?.length, 1, "exactly one layer-making instruction");
+    assert.match(final, /^USER 65532:65532$/m);
+    const entrypoint = /^ENTRYPOINT (.*)$/m.exec(final)?.[1] ?? "";
+    assert.deepEqual(JSON.parse(entrypoint), ["/pausle", "a b", '"q"']);
+  });
+
+  it("renders byte-identical output for the same inputs, whatever the options", () => {
+    const word = fc.string({ minLength: 1, maxLength: 12 });
+    const options = fc.record(
+      {
+        libc: fc.constantFrom("musl", "glibc"),
+        cflags: fc.array(word, { maxLength: 3 }),
+        ldflags: fc.array(word, { maxLength: 3 }),
+        extras: fc.subarray(["ca-certificates", "zoneinfo", "passwd"]),
+        entrypointArgs: fc.array(word, { maxLength: 3 }),
+        setup: fc.array(word, { maxLength: 2 }),
+        binaryName: fc.stringMatching(/^[a-z][a-z0-9._-]{0,10}$/),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(options, (opts) => {
+        const first = renderBuild(path.join(EXAMPLES, "pausle"), opts, { env: NO_ENV });
+        const second = renderBuild(path.join(EXAMPLES, "pausle"), structuredClone(opts), { env: NO_ENV });
+        assert.equal(first.dockerfile, second.dockerfile);
+        assert.deepEqual(first.contextFiles, second.contextFiles);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("detects the toolchain from the folder", () => {
+    assert.equal(resolveRecipe(path.join(EXAMPLES, "pausle"), {}, { env: NO_ENV }).toolchain, "c");
+    assert.equal(resolveRecipe(path.join(EXAMPLES, "hello-go"), {}, { env: NO_ENV }).toolchain, "go");
+    assert.equal(resolveRecipe(path.join(EXAMPLES, "hello-rust"), {}, { env: NO_ENV }).toolchain, "rust");
+  });
+
+  describe("builder images", () => {
+    it("defaults to official images pinned by digest", () => {
+      for (const [key, builder] of Object.entries(defaultBuilders())) {
+        assert.match(
+          builder.image,
+          /^[a-z0-9.:/-]+@sha256:[a-f0-9]{64}$/,
+          `${key} default must be pinned by digest`,
+        );
+        assert.ok(builder.setup.length > 0, `${key} default installs what it needs`);
+      }
+    });
+
+    it("takes an override from the environment, without the default's setup", () => {
+      const recipe = resolveRecipe(
+        path.join(EXAMPLES, "hello-go"),
+        {},
+        { env: { MINIMAL_IMAGE_GO_BUILDER: "mirror.internal:5000/golang:1.24" } },
+      );
+      assert.deepEqual(recipe.builder, { image: "mirror.internal:5000/golang:1.24", setup: [] });
+    });
+
+    it("takes setup commands from the environment", () => {
+      const env = {
+        MINIMAL_IMAGE_C_BUILDER: "mirror.internal/alpine:3",
+        MINIMAL_IMAGE_C_SETUP: "apk add gcc musl-dev",
+      };
+      assert.deepEqual(resolveRecipe(path.join(EXAMPLES, "pausle"), {}, { env }).builder.setup, [
+        "apk add gcc musl-dev",
+      ]);
+    });
+
+    it("prefers the builderImage option over the environment", () => {
+      const env = { MINIMAL_IMAGE_C_BUILDER: "from-env/cc:1" };
+      const recipe = resolveRecipe(
+        path.join(EXAMPLES, "pausle"),
+        { builderImage: "mine/cc:2", setup: ["true"] },
+        { env },
+      );
+      assert.deepEqual(recipe.builder, { image: "mine/cc:2", setup: ["true"] });
+    });
+
+    it("names the environment variable when its image reference does not parse", () => {
+      expectInputError(
+        () =>
+          resolveRecipe(
+            path.join(EXAMPLES, "pausle"),
+            {},
+            { env: { MINIMAL_IMAGE_C_BUILDER: "Not An Image" } },
+          ),
+        "MINIMAL_IMAGE_C_BUILDER",
+      );
+    });
+  });
+
+  describe("bad input fails before anything is built, naming the field", () => {
+    let emptyDir: string;
+    before(() => {
+      emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-empty-"));
+    });
+    after(() => fs.rmSync(emptyDir, { recursive: true, force: true }));
+
+    const pausle = () => path.join(EXAMPLES, "pausle");
+    const cases: [string, () => [unknown, unknown], string, RegExp?][] = [
+      [
+        "a missing source folder",
+        () => ["/nonexistent/minimal-image", {}],
+        "source",
+        /not a readable folder/,
+      ],
+      ["an empty source folder", () => [emptyDir, {}], "source", /is empty/],
+      ["a source that is not a string", () => [42, {}], "source"],
+      ["an unknown toolchain", () => [pausle(), { toolchain: "java" }], "recipe.toolchain", /c, go, rust/],
+      ["an unknown libc", () => [pausle(), { libc: "uclibc" }], "recipe.libc"],
+      [
+        "libc on go",
+        () => [path.join(EXAMPLES, "hello-go"), { libc: "musl" }],
+        "recipe.libc",
+        /c toolchain only/,
+      ],
+      [
+        "a build command without output",
+        () => [pausle(), { buildCommand: "make" }],
+        "recipe.output",
+        /required/,
+      ],
+      [
+        "an output outside the build",
+        () => [pausle(), { buildCommand: "make", output: "../app" }],
+        "recipe.output",
+        /outside the build/,
+      ],
+      [
+        "an absolute output",
+        () => [pausle(), { buildCommand: "make", output: "/usr/bin/app" }],
+        "recipe.output",
+        /outside/,
+      ],
+      ["output without a build command", () => [pausle(), { output: "app" }], "recipe.output"],
+      [
+        "a builder image that does not parse",
+        () => [pausle(), { builderImage: "UPPER/Case::x" }],
+        "recipe.builderImage",
+        /not a valid image reference/,
+      ],
+      [
+        "an entrypoint arg that is not a string",
+        () => [pausle(), { entrypointArgs: ["ok", 3] }],
+        "recipe.entrypointArgs[1]",
+        /expected a string/,
+      ],
+      [
+        "entrypoint args that are not a list",
+        () => [pausle(), { entrypointArgs: "x" }],
+        "recipe.entrypointArgs",
+      ],
+      [
+        "an unknown extra",
+        () => [pausle(), { extras: ["bash"] }],
+        "recipe.extras[0]",
+        /ca-certificates, zoneinfo, passwd/,
+      ],
+      ["an unknown option", () => [pausle(), { toolchian: "c" }], "recipe.toolchian", /not a recipe option/],
+      ["a bad binary name", () => [pausle(), { binaryName: "../x" }], "recipe.binaryName"],
+      [
+        "a go package outside the module",
+        () => [path.join(EXAMPLES, "hello-go"), { goPackage: "../x" }],
+        "recipe.goPackage",
+      ],
+      ["recipe options that are not an object", () => [pausle(), "c"], "recipe"],
+      [
+        "no C sources",
+        () => [path.join(EXAMPLES, "hello-go"), { toolchain: "c" }],
+        "recipe.sources",
+        /no \.c files/,
+      ],
+      [
+        "a folder of unknown language",
+        () => [path.join(EXAMPLES, "..", "tests", "golden"), {}],
+        "recipe.toolchain",
+        /cannot tell/,
+      ],
+    ];
+    for (const [what, args, field, pattern] of cases) {
+      it(`rejects ${what}`, () =>
+        expectInputError(() => renderBuild(...args(), { env: NO_ENV }), field, pattern));
+    }
+  });
+});

@@ -1,0 +1,55 @@
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { staticCheckCommand } from "../components/build";
+
+/** Runs the builder-stage check with the machine's own sh and od, as a builder image would. */
+function check(binary: string): { status: number | null; stderr: string } {
+  const result = spawnSync("sh", ["-c", staticCheckCommand(binary)], { encoding: "utf8", timeout: 30_000 });
+  return { status: result.status, stderr: result.stderr };
+}
+
+describe("the builder stage's static check", () => {
+  let dir: string;
+  const compile = (name: string, ...flags: string[]) => {
+    const out = path.join(dir, name);
+    execFileSync("cc", ["-Os", "-o", out, path.join(dir, "main.c"), ...flags], { timeout: 60_000 });
+    return out;
+  };
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-elf-"));
+    fs.writeFileSync(path.join(dir, "main.c"), "#include <unistd.h>\nint main(void) { return pause(); }\n");
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("passes a static binary", () => assert.equal(check(compile("static", "-static")).status, 0));
+
+  it("passes a static-pie binary (it has a dynamic section but needs nothing)", () => {
+    assert.equal(check(compile("static-pie", "-static-pie")).status, 0);
+  });
+
+  it("fails a dynamic binary, naming its interpreter and libraries", () => {
+    const { status, stderr } = check(compile("dynamic"));
+    assert.equal(status, 1);
+    assert.match(
+      stderr,
+      /is not a static binary: it has an ELF interpreter \(\/lib64\/ld-linux-x86-64\.so\.2\)/,
+    );
+    assert.match(stderr, /needs shared libraries: libc\.so\.6/);
+  });
+
+  it("fails a file that is not ELF", () => {
+    const text = path.join(dir, "script.sh");
+    fs.writeFileSync(text, "#!/bin/sh\necho hi\n");
+    assert.match(check(text).stderr, /is not an ELF executable/);
+  });
+
+  it("fails a missing output with a hint", () => {
+    assert.match(
+      check(path.join(dir, "nothing-here")).stderr,
+      /the build produced no file at .*check the build command and output path/,
+    );
+  });
+});
