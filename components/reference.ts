@@ -22,7 +22,12 @@ const TAG_ONLY = new RegExp(`^${TAG}$`);
 
 /** True when the first path component is a registry host rather than a Docker Hub namespace. */
 function looksLikeHost(component: string): boolean {
-  return component === "localhost" || component.includes(".") || component.includes(":") || component.startsWith("[");
+  return (
+    component === "localhost" ||
+    component.includes(".") ||
+    component.includes(":") ||
+    component.startsWith("[")
+  );
 }
 
 /**
@@ -31,7 +36,11 @@ function looksLikeHost(component: string): boolean {
  */
 export function parseImageReference(value: unknown, field: string): ImageReference {
   if (typeof value !== "string" || value.length === 0) {
-    throw new InputError(field, `expected an image reference, got ${describe(value)}`, "Give e.g. `registry.example:5000/team/app:1.0`.");
+    throw new InputError(
+      field,
+      `expected an image reference, got ${describe(value)}`,
+      "Give e.g. `registry.example:5000/team/app:1.0`.",
+    );
   }
   const match = REFERENCE.exec(value);
   if (!match || value.length > 255 + 1 + 128 + 72) {
