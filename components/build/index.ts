@@ -4,7 +4,7 @@ export { staticCheckCommand } from "./static-check";
 export {
   BuildError,
   buildLocally,
-  Builder,
+  DockerBuilder,
   DOCKERFILE_IN_CONTEXT,
   LocalBuildOptions,
   LocalBuildResult,

@@ -9,13 +9,13 @@ import { RenderedBuild } from "./render";
 export const DOCKERFILE_IN_CONTEXT = ".minimal-image.Dockerfile";
 
 /** Which of Docker's two builders runs the build. Generated Dockerfiles work with both. */
-export type Builder = "buildkit" | "classic";
+export type DockerBuilder = "buildkit" | "classic";
 
 export interface LocalBuildOptions {
   /** Tag for the built image, e.g. `127.0.0.1:5000/app:dev`. */
   tag: string;
   /** Default `buildkit`, as the Pulumi provider uses. */
-  builder?: Builder;
+  builder?: DockerBuilder;
   /** e.g. `linux/amd64`. Default: the engine's own platform. */
   platform?: string;
   buildArgs?: Record<string, string>;

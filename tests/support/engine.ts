@@ -19,7 +19,7 @@ async function readTar(stream: NodeJS.ReadableStream): Promise<Map<string, Image
   const done = new Promise<void>((resolve, reject) => {
     extract.on("entry", (header, entry, next) => {
       const chunks: Buffer[] = [];
-      entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+      entry.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
       entry.on("end", () => {
         files.set(`/${header.name.replace(/^\.?\//, "")}`, {
           size: header.size ?? 0,

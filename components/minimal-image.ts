@@ -1,0 +1,284 @@
+import * as docker from "@pulumi/docker";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { renderBuild, RenderedBuild } from "./build";
+import {
+  createDockerReplicas,
+  createKubernetesReplicas,
+  dockerReplicaSpecs,
+  kubernetesReplicaSpec,
+  ReplicaOptions,
+  validateReplicaOptions,
+} from "./deploy";
+import { InputError } from "./errors";
+import { formatSizeReport, ImageReport, inspectImage, InspectOptions } from "./inspect";
+import { buildInput, pushName, RegistryInput, validateRegistry, writeDockerfile } from "./publish";
+import { RecipeOptions } from "./recipe";
+import { describe } from "./reference";
+
+/** Inputs of {@link MinimalImage}. */
+export interface MinimalImageArgs {
+  /** The program's source folder: the build context. Relative paths resolve against the program's folder. */
+  source: pulumi.Input<string>;
+  /** How to build it; every field has a default (see {@link RecipeOptions}). */
+  recipe?: pulumi.Input<RecipeOptions>;
+  /** Repository inside the registry, e.g. `pausle` or `team/pausle` (no registry host, no tag). */
+  imageName: pulumi.Input<string>;
+  /** Tag pushed with the image. Default `latest`. Everything that runs the image uses its digest instead. */
+  tag?: pulumi.Input<string>;
+  /** Where to push. The password is made a secret if it is not one already. */
+  registry: pulumi.Input<RegistryInput<pulumi.Input<string>>>;
+  /** Target platform, e.g. `linux/amd64`. Default: the provider's own. */
+  platform?: pulumi.Input<string>;
+  /** Build arguments passed to `docker build`. */
+  buildArgs?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * Size budget in bytes for the image on disk (uncompressed). An image over it fails the update with the
+   * figure, before any replica runs it.
+   */
+  maxImageBytes?: pulumi.Input<number>;
+  /** Replicas to run from the pushed digest. Absent or `count: 0`: build and publish only. */
+  replicas?: pulumi.Input<Record<string, unknown>>;
+}
+
+/** Seams for tests and unusual registries; ordinary programs pass none of these. */
+export interface MinimalImageOptions extends pulumi.ComponentResourceOptions {
+  /** Inspects the pushed image. Default: {@link inspectImage} over the OCI distribution API. */
+  inspect?: (imageRef: string, options: InspectOptions) => Promise<ImageReport>;
+  /** Folder the Dockerfile is written under and paths are made relative to. Default: `process.cwd()`. */
+  programDir?: string;
+}
+
+/**
+ * Compiles a program into a fully static binary, ships it alone in a `FROM scratch` image, pushes it,
+ * checks what was pushed (static, within budget), reports its size, and optionally runs replicas of it by
+ * digest, locally with Docker or on Kubernetes.
+ */
+export class MinimalImage extends pulumi.ComponentResource {
+  /** The pushed image by digest, `registry/repo@sha256:…`: what replicas run. */
+  readonly imageRef: pulumi.Output<string>;
+  readonly digest: pulumi.Output<string>;
+  readonly tag: pulumi.Output<string>;
+  /** Config plus layers as stored in the registry: what a pull downloads. */
+  readonly compressedSizeBytes: pulumi.Output<number>;
+  /** Layers unpacked: what the image takes on disk (`docker image inspect .Size`). */
+  readonly uncompressedSizeBytes: pulumi.Output<number>;
+  readonly binarySizeBytes: pulumi.Output<number>;
+  readonly layerCount: pulumi.Output<number>;
+  readonly isStatic: pulumi.Output<boolean>;
+  /** One line, e.g. `pausle: 3.7 kB compressed, 13.4 kB on disk, 1 layer, static`. */
+  readonly sizeReport: pulumi.Output<string>;
+  /** Names of the running replicas: containers `<name>-<i>`, or the Kubernetes Deployment. */
+  readonly replicaNames: pulumi.Output<string[]>;
+  /** Kubernetes only: the Deployment's namespace and ready pods. */
+  readonly namespace?: pulumi.Output<string>;
+  readonly readyReplicas?: pulumi.Output<number>;
+
+  constructor(name: string, args: MinimalImageArgs, opts: MinimalImageOptions = {}) {
+    const { inspect = inspectImage, programDir = process.cwd(), ...resourceOpts } = opts;
+    super("minimal-image:index:MinimalImage", name, {}, resourceOpts);
+    if (args === undefined || args === null || typeof args !== "object") {
+      throw new InputError(
+        "args",
+        `expected an object, got ${describe(args)}`,
+        "Pass at least source, imageName and registry",
+      );
+    }
+    // Plain values are checked now, so a typo fails before anything is built; Outputs when they resolve.
+    validateEagerly(args, programDir);
+
+    const registry = pulumi.output(args.registry).apply((raw) => validateRegistry<string>(raw));
+    const password = registry.apply((reg) => reg.password);
+    const rendered = pulumi
+      .all([args.source, args.recipe])
+      .apply(([source, recipe]) => renderBuild(path.resolve(programDir, String(source ?? "")), recipe));
+    const tag = pulumi.output(args.tag ?? "latest");
+    const imageName = pulumi
+      .all([registry, args.imageName, tag])
+      .apply(([reg, repository, t]) => pushName(reg.server, repository, t));
+    const build = pulumi
+      .all([rendered, args.platform, args.buildArgs])
+      .apply(([r, platform, buildArgs]) =>
+        buildInput(r, writeDockerfile(r, name, programDir), programDir, { platform, args: buildArgs }),
+      );
+
+    const image = new docker.Image(
+      name,
+      {
+        imageName,
+        build,
+        registry: {
+          server: registry.server,
+          username: registry.username,
+          password: pulumi.secret(password),
+        },
+      },
+      { parent: this },
+    );
+
+    // The password is secret, so anything computed with it is too; the report holds none of it, hence unsecret.
+    const report = pulumi.unsecret(
+      pulumi
+        .all([image.repoDigest, registry, password, args.platform, args.maxImageBytes, rendered])
+        .apply(async ([repoDigest, reg, pass, platform, budget, r]) => {
+          const result = await inspect(repoDigest, { username: reg.username, password: pass, platform });
+          checkReport(result, r, budget);
+          return result;
+        }),
+    );
+
+    this.imageRef = report.imageRef;
+    this.digest = report.digest;
+    this.tag = tag;
+    this.compressedSizeBytes = report.compressedSizeBytes;
+    this.uncompressedSizeBytes = report.uncompressedSizeBytes;
+    this.binarySizeBytes = report.binarySizeBytes;
+    this.layerCount = report.layerCount;
+    this.isStatic = report.isStatic;
+    this.sizeReport = pulumi
+      .all([rendered, report])
+      .apply(([r, rep]) => formatSizeReport(r.recipe.binaryName, rep));
+
+    const replicas = this.createReplicas(name, args, report.imageRef, password);
+    this.replicaNames = replicas.names;
+    this.namespace = replicas.namespace;
+    this.readyReplicas = replicas.readyReplicas;
+
+    this.registerOutputs({
+      imageRef: this.imageRef,
+      digest: this.digest,
+      tag: this.tag,
+      compressedSizeBytes: this.compressedSizeBytes,
+      uncompressedSizeBytes: this.uncompressedSizeBytes,
+      binarySizeBytes: this.binarySizeBytes,
+      layerCount: this.layerCount,
+      isStatic: this.isStatic,
+      sizeReport: this.sizeReport,
+      replicaNames: this.replicaNames,
+    });
+  }
+
+  /**
+   * Replica resources must exist at program time (Pulumi cannot create resources inside an apply), so the
+   * replica options, and for a Kubernetes pull secret the registry's server and username, must be plain
+   * values; the image reference and the password flow in as Outputs.
+   */
+  private createReplicas(
+    name: string,
+    args: MinimalImageArgs,
+    imageRef: pulumi.Output<string>,
+    password: pulumi.Output<string | undefined>,
+  ): {
+    names: pulumi.Output<string[]>;
+    namespace?: pulumi.Output<string>;
+    readyReplicas?: pulumi.Output<number>;
+  } {
+    if (args.replicas === undefined) return { names: pulumi.output([]) };
+    if (!isPlain(args.replicas)) {
+      throw new InputError(
+        "replicas",
+        "must be a plain value, not an Output",
+        "Resolve the replica options in the program, e.g. from config",
+      );
+    }
+    const options: ReplicaOptions = validateReplicaOptions(args.replicas);
+    if (options.count === 0) return { names: pulumi.output([]) };
+    if (options.runtime === "docker") {
+      const containers = createDockerReplicas(name, dockerReplicaSpecs({ name, imageRef, options }), {
+        parent: this,
+      });
+      return { names: pulumi.all(containers.map((container) => container.name)) };
+    }
+    if (isPending(args.registry)) {
+      throw new InputError(
+        "registry",
+        "must be a plain object when replicas run on Kubernetes (its password may be an Output)",
+        "Give server and username as plain strings, so the image-pull secret can be declared",
+      );
+    }
+    const registry = validateRegistry<pulumi.Input<string>>(args.registry);
+    const credentials =
+      registry.username === undefined
+        ? undefined
+        : {
+            server: registry.server,
+            username: registry.username,
+            password: pulumi.secret(password.apply((p) => p ?? "")),
+          };
+    const spec = kubernetesReplicaSpec({
+      name,
+      imageRef,
+      options,
+      pullSecretName: credentials && `${name}-pull`,
+    });
+    const created = createKubernetesReplicas(name, spec, { parent: this }, credentials);
+    return {
+      names: created.deploymentName.apply((deployment) => [deployment]),
+      namespace: created.namespace,
+      readyReplicas: created.readyReplicas,
+    };
+  }
+}
+
+/** True for a value not known yet at program time. */
+function isPending(value: unknown): boolean {
+  return pulumi.Output.isInstance(value) || value instanceof Promise;
+}
+
+/** True when a value holds no Output or Promise at any depth, so it can be validated right away. */
+function isPlain(value: unknown): boolean {
+  if (isPending(value)) return false;
+  if (Array.isArray(value)) return value.every(isPlain);
+  if (typeof value === "object" && value !== null) return Object.values(value).every(isPlain);
+  return true;
+}
+
+/** Runs now every check whose inputs are already known; the rest run when their Outputs resolve. */
+function validateEagerly(args: MinimalImageArgs, programDir: string): void {
+  let server: string | undefined;
+  if (!isPending(args.registry)) {
+    // Only the password's presence matters here, and it may well be a secret Output.
+    const raw = args.registry as RegistryInput<unknown> | undefined;
+    const probe =
+      raw && typeof raw === "object" && raw.password !== undefined ? { ...raw, password: "" } : raw;
+    server = validateRegistry(probe).server;
+  }
+  if (isPlain(args.source) && isPlain(args.recipe)) {
+    renderBuild(path.resolve(programDir, String(args.source ?? "")), args.recipe);
+  }
+  if (server !== undefined && !isPending(args.imageName) && !isPending(args.tag)) {
+    pushName(server, args.imageName, args.tag ?? "latest");
+  }
+  if (!isPending(args.maxImageBytes)) checkBudget(args.maxImageBytes);
+}
+
+function checkBudget(budget: unknown): number | undefined {
+  if (budget === undefined) return undefined;
+  if (typeof budget !== "number" || !Number.isSafeInteger(budget) || budget <= 0) {
+    throw new InputError(
+      "maxImageBytes",
+      `expected a positive whole number of bytes, got ${describe(budget)}`,
+      "Give e.g. 16000, or leave it out for no budget",
+    );
+  }
+  return budget;
+}
+
+/** Fails the update when what was pushed is not what minimal-image promises. */
+function checkReport(report: ImageReport, rendered: RenderedBuild, budget: unknown): void {
+  const limit = checkBudget(budget);
+  if (!report.isStatic) {
+    throw new Error(
+      `minimal-image: ${report.imageRef}: ${report.binaryPath} is not static` +
+        (report.interpreter ? ` (ELF interpreter ${report.interpreter})` : "") +
+        (report.neededLibraries.length ? `, needs ${report.neededLibraries.join(", ")}` : "") +
+        `. Nothing will run it. Check the ${rendered.recipe.toolchain} recipe's flags or your build command.`,
+    );
+  }
+  if (limit !== undefined && report.uncompressedSizeBytes > limit) {
+    throw new Error(
+      `minimal-image: ${report.imageRef} is ${report.uncompressedSizeBytes} bytes on disk, over maxImageBytes ` +
+        `(${limit}). Nothing will run it. Drop extras, trim the program, or raise the budget.`,
+    );
+  }
+}

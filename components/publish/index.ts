@@ -1,0 +1,2 @@
+export { BuildInput, buildInput, dockerfilePath, writeDockerfile } from "./image-args";
+export { pushName, RegistryInput, validateRegistry } from "./registry";

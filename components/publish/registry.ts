@@ -1,0 +1,99 @@
+import { InputError } from "../errors";
+import { describe, parseImageReference, validateTag } from "../reference";
+
+/** A registry to push to, with optional credentials. */
+export interface RegistryInput<S = string> {
+  /** Host and optional port, e.g. `127.0.0.1:5000` or `registry.example.com`. */
+  server: string;
+  username?: string;
+  /** Kept secret end to end: in state, outputs and logs. */
+  password?: S;
+}
+
+/** Checks a registry's fields; the password itself is never looked at beyond "given or not". */
+export function validateRegistry<S>(raw: unknown): RegistryInput<S> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new InputError(
+      "registry",
+      `expected an object, got ${describe(raw)}`,
+      'Give e.g. `{ server: "127.0.0.1:5000" }`',
+    );
+  }
+  const { server, username, password, ...rest } = raw as Record<string, unknown>;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) {
+    throw new InputError(
+      `registry.${unknown}`,
+      "is not a registry option",
+      "Use server, username and password",
+    );
+  }
+  if (typeof server !== "string" || server.trim() === "") {
+    throw new InputError(
+      "registry.server",
+      "is missing",
+      "Give the registry's host and port, e.g. `127.0.0.1:5000`",
+    );
+  }
+  if (server.includes("/") || parseImageReference(`${server}/probe`, "registry.server").registry !== server) {
+    throw new InputError(
+      "registry.server",
+      `"${server}" is not a registry host`,
+      "Give only host[:port], e.g. `registry.example.com` or `127.0.0.1:5000`",
+    );
+  }
+  if (username !== undefined && (typeof username !== "string" || username === "")) {
+    throw new InputError(
+      "registry.username",
+      `expected a non-empty string, got ${describe(username)}`,
+      "Give the user name, or leave it out",
+    );
+  }
+  if (password !== undefined && username === undefined) {
+    throw new InputError(
+      "registry.password",
+      "is given without registry.username",
+      "Set registry.username too, or remove the password",
+    );
+  }
+  if (username !== undefined && password === undefined) {
+    throw new InputError(
+      "registry.username",
+      "is given without registry.password",
+      "Set registry.password (as a secret), or remove the username",
+    );
+  }
+  return { server, username: username as string | undefined, password: password as S | undefined };
+}
+
+/**
+ * The full name the image is pushed under: `<server>/<repository>:<tag>`.
+ * @param repository e.g. `pausle` or `team/pausle`.
+ */
+export function pushName(server: string, repository: unknown, tag: unknown): string {
+  if (typeof repository !== "string" || repository === "") {
+    throw new InputError(
+      "imageName",
+      `expected a repository name, got ${describe(repository)}`,
+      "Give e.g. `pausle` or `team/pausle`",
+    );
+  }
+  if (repository.includes(":") || repository.includes("@")) {
+    throw new InputError(
+      "imageName",
+      `"${repository}" carries a tag or digest`,
+      "Give the repository alone and set `tag` separately",
+    );
+  }
+  validateTag(tag, "tag");
+  const name = `${server}/${repository}:${tag}`;
+  const parsed = parseImageReference(name, "imageName");
+  if (parsed.registry !== server) {
+    throw new InputError(
+      "imageName",
+      `"${repository}" is not a valid repository name`,
+      "Use lowercase letters, digits and `._-/`, e.g. `team/pausle`",
+    );
+  }
+  return name;
+}

@@ -1,0 +1,262 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import { InputError } from "../components/errors";
+import { ImageReport } from "../components/inspect";
+import { MinimalImage, MinimalImageArgs } from "../components/minimal-image";
+
+const REPO_ROOT = path.join(__dirname, "..");
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+const IMAGE_ID = `sha256:${"cd".repeat(32)}`;
+
+interface Recorded {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+/** Resolves an Output in a mocked program (Outputs of a mocked update are always known). */
+function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+function isMockSecret(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[specialSigKey] === specialSecretSig
+  );
+}
+
+function report(overrides: Partial<ImageReport> = {}): ImageReport {
+  return {
+    reference: `127.0.0.1:5000/pausle@${DIGEST}`,
+    registry: "127.0.0.1:5000",
+    repository: "pausle",
+    digest: DIGEST,
+    imageRef: `127.0.0.1:5000/pausle@${DIGEST}`,
+    compressedSizeBytes: 3_700,
+    uncompressedSizeBytes: 5_040,
+    layerCount: 1,
+    entrypoint: ["/pausle"],
+    user: "65532:65532",
+    binaryPath: "/pausle",
+    binarySizeBytes: 5_040,
+    isStatic: true,
+    neededLibraries: [],
+    ...overrides,
+  };
+}
+
+describe("MinimalImage component (mocks)", () => {
+  let resources: Recorded[];
+  let programDir: string;
+  let inspected: { ref: string; username?: string; password?: string }[];
+
+  before(() => {
+    pulumi.runtime.setMocks(
+      {
+        newResource(args) {
+          resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+          const state = { ...args.inputs };
+          if (args.type === "docker:index/image:Image") {
+            state.repoDigest = `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${DIGEST}`;
+          }
+          if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = IMAGE_ID;
+          return { id: `${args.name}-id`, state };
+        },
+        call: (args) => args.inputs,
+      },
+      "project",
+      "stack",
+      false,
+    );
+  });
+
+  beforeEach(() => {
+    resources = [];
+    inspected = [];
+    // The Dockerfile is written under the program folder: use a scratch copy so the repo stays clean.
+    programDir = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-program-"));
+    fs.cpSync(path.join(REPO_ROOT, "examples", "pausle"), path.join(programDir, "pausle"), {
+      recursive: true,
+    });
+  });
+  afterEach(() => fs.rmSync(programDir, { recursive: true, force: true }));
+
+  const create = (args: Partial<MinimalImageArgs> = {}, result: ImageReport = report()) =>
+    new MinimalImage(
+      "pausle",
+      { source: "pausle", imageName: "pausle", registry: { server: "127.0.0.1:5000" }, ...args },
+      {
+        programDir,
+        inspect: async (ref, options) => {
+          inspected.push({ ref, username: options.username, password: options.password });
+          return result;
+        },
+      },
+    );
+
+  it("builds with docker.Image from the rendered Dockerfile, at a stable path outside the source folder", async () => {
+    const image = create();
+    await valueOf(image.imageRef);
+    const built = resources.find((r) => r.type === "docker:index/image:Image");
+    assert.ok(built);
+    assert.equal(built.inputs.imageName, "127.0.0.1:5000/pausle:latest");
+    assert.deepEqual(built.inputs.build, {
+      context: "pausle",
+      dockerfile: ".minimal-image/pausle/Dockerfile",
+      builderVersion: "BuilderBuildKit",
+    });
+    const dockerfile = fs.readFileSync(path.join(programDir, ".minimal-image/pausle/Dockerfile"), "utf8");
+    assert.match(dockerfile, /^FROM scratch$/m);
+    assert.deepEqual(
+      fs.readdirSync(path.join(programDir, "pausle")),
+      ["pausle.c"],
+      "the source folder is untouched",
+    );
+  });
+
+  it("does not rewrite an unchanged Dockerfile, so the provider sees the same file", async () => {
+    await valueOf(create().imageRef);
+    const file = path.join(programDir, ".minimal-image/pausle/Dockerfile");
+    const before = fs.statSync(file).mtimeMs;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await valueOf(create().imageRef);
+    assert.equal(fs.statSync(file).mtimeMs, before);
+  });
+
+  it("passes platform and build args through", async () => {
+    await valueOf(create({ platform: "linux/arm64", buildArgs: { VERSION: "1" } }).imageRef);
+    const build = resources.find((r) => r.type === "docker:index/image:Image")?.inputs.build as Record<
+      string,
+      unknown
+    >;
+    assert.equal(build.platform, "linux/arm64");
+    assert.deepEqual(build.args, { VERSION: "1" });
+  });
+
+  it("keeps the registry password secret in the provider's inputs and out of every output", async () => {
+    const image = create({
+      registry: { server: "127.0.0.1:5000", username: "ci", password: pulumi.output("hunter2") },
+    });
+    const outputs = await valueOf(
+      pulumi.all([image.imageRef, image.sizeReport, image.digest, image.compressedSizeBytes]),
+    );
+    // The SDK marks the whole registry block secret once it holds a secret: the password is never in the clear.
+    const registry = resources.find((r) => r.type === "docker:index/image:Image")?.inputs.registry as Record<
+      string,
+      unknown
+    >;
+    assert.ok(isMockSecret(registry), `registry must be secret, got ${JSON.stringify(registry)}`);
+    assert.deepEqual(registry.value, { server: "127.0.0.1:5000", username: "ci", password: "hunter2" });
+    assert.equal(inspected[0].password, "hunter2", "the inspection authenticates with it");
+    assert.ok(!JSON.stringify(outputs).includes("hunter2"));
+    assert.equal(await pulumi.isSecret(image.imageRef), false, "size outputs stay readable");
+  });
+
+  it("wires every output from the inspection of the pushed digest", async () => {
+    const image = create();
+    const [ref, digest, tag, compressed, uncompressed, binary, layers, isStatic, line] = await valueOf(
+      pulumi.all([
+        image.imageRef,
+        image.digest,
+        image.tag,
+        image.compressedSizeBytes,
+        image.uncompressedSizeBytes,
+        image.binarySizeBytes,
+        image.layerCount,
+        image.isStatic,
+        image.sizeReport,
+      ]),
+    );
+    assert.equal(inspected[0].ref, `127.0.0.1:5000/pausle@${DIGEST}`, "inspects by digest, not by tag");
+    assert.equal(ref, `127.0.0.1:5000/pausle@${DIGEST}`);
+    assert.equal(digest, DIGEST);
+    assert.equal(tag, "latest");
+    assert.deepEqual([compressed, uncompressed, binary, layers, isStatic], [3_700, 5_040, 5_040, 1, true]);
+    assert.equal(line, "pausle: 3.7 kB compressed, 5.0 kB on disk, 1 layer, static");
+  });
+
+  it("fails when the pushed binary is not static, naming the interpreter", async () => {
+    const failing = report({
+      isStatic: false,
+      interpreter: "/lib64/ld-linux-x86-64.so.2",
+      neededLibraries: ["libc.so.6"],
+    });
+    const image = create({}, failing);
+    await assert.rejects(
+      image.imageRef.promise(),
+      /\/pausle is not static \(ELF interpreter \/lib64\/ld-linux-x86-64\.so\.2\), needs libc\.so\.6/,
+    );
+  });
+
+  it("fails when the image is over maxImageBytes, naming both figures", async () => {
+    const image = create({ maxImageBytes: 4_000 });
+    await assert.rejects(image.imageRef.promise(), /is 5040 bytes on disk, over maxImageBytes \(4000\)/);
+  });
+
+  it("runs replicas from the checked digest, and none when the check fails", async () => {
+    const passing = create({ replicas: { count: 2 } });
+    assert.deepEqual(await valueOf(passing.replicaNames), ["pausle-0", "pausle-1"]);
+    // Containers run the image the engine holds for the pushed digest (the provider compares image IDs).
+    const pulled = resources.find((r) => r.type === "docker:index/remoteImage:RemoteImage");
+    assert.equal(pulled?.inputs.name, `127.0.0.1:5000/pausle@${DIGEST}`);
+    const containers = resources.filter((r) => r.type === "docker:index/container:Container");
+    assert.deepEqual(
+      containers.map((c) => c.inputs.image),
+      [IMAGE_ID, IMAGE_ID],
+    );
+
+    resources = [];
+    const failing = create({ maxImageBytes: 4_000, replicas: { count: 2 } });
+    await assert.rejects(failing.imageRef.promise());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A resource is registered only once its inputs resolve; the image input never does, so nothing runs.
+    const started = resources.filter((r) => /remoteImage|container:Container/.test(r.type));
+    assert.equal(started.length, 0);
+  });
+
+  describe("rejects bad input before anything is declared", () => {
+    const cases: [string, Partial<MinimalImageArgs>, string][] = [
+      ["a missing registry server", { registry: { server: "" } }, "registry.server"],
+      [
+        "a password without a username",
+        { registry: { server: "r:5000", password: "x" } },
+        "registry.password",
+      ],
+      [
+        "a username without a password",
+        { registry: { server: "r:5000", username: "u" } },
+        "registry.username",
+      ],
+      ["a malformed image name", { imageName: "Bad Name" }, "imageName"],
+      ["an image name with a tag", { imageName: "pausle:v1" }, "imageName"],
+      ["a malformed tag", { tag: "-bad" }, "tag"],
+      ["a negative budget", { maxImageBytes: -1 }, "maxImageBytes"],
+      ["a fractional budget", { maxImageBytes: 1.5 }, "maxImageBytes"],
+      ["a missing source folder", { source: "does-not-exist" }, "source"],
+      ["a bad recipe option", { recipe: { toolchain: "cobol" as never } }, "recipe.toolchain"],
+      ["a negative replica count", { replicas: { count: -1 } }, "replicas.count"],
+    ];
+    for (const [what, args, field] of cases) {
+      it(`rejects ${what}`, () => {
+        assert.throws(
+          () => create(args),
+          (error: unknown) => error instanceof InputError && error.field === field,
+        );
+        assert.equal(resources.filter((r) => r.type === "docker:index/image:Image").length, 0);
+      });
+    }
+
+    it("checks a secret password's presence without reading it", () => {
+      assert.throws(
+        () => create({ registry: { server: "r:5000", password: pulumi.secret("x") } }),
+        (error: unknown) => error instanceof InputError && error.field === "registry.password",
+      );
+    });
+  });
+});
