@@ -1,0 +1,27 @@
+/**
+ * The inspect stage: reads a pushed image through the OCI distribution API, by digest, and reports its
+ * sizes and whether its entrypoint binary is static.
+ */
+export { ElfError, parseElf, type ElfInfo, type ElfType } from "./elf";
+export { formatBytes, LayerError } from "./layers";
+export {
+  defaultPlatform,
+  formatPlatform,
+  isLoopbackRegistry,
+  parsePlatform,
+  platformMatches,
+  RegistryClient,
+  RegistryError,
+  type Descriptor,
+  type ImageManifest,
+  type Platform,
+  type RegistryOptions,
+  type ResolvedImage,
+} from "./registry";
+export {
+  formatSizeReport,
+  inspectImage,
+  InspectError,
+  type ImageReport,
+  type InspectOptions,
+} from "./inspect";
