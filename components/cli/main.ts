@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { InputError } from "../errors";
 import { dockerfileCommand } from "./dockerfile";
+import { inspectCommand } from "./inspect";
 
 /** The `minimal-image` command line. Exported so tests can run it in-process. */
 export function program(): Command {
@@ -9,7 +10,8 @@ export function program(): Command {
     .description("Static binaries in FROM scratch images: render, inspect.")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
-    .addCommand(dockerfileCommand().exitOverride());
+    .addCommand(dockerfileCommand().exitOverride())
+    .addCommand(inspectCommand().exitOverride());
 }
 
 /** Runs the CLI and returns its exit code: 0 success, 1 failure, 2 usage error. */
@@ -26,7 +28,10 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`${error.message}\n`);
       return 2;
     }
-    process.stderr.write(`minimal-image: ${(error as Error).message}\n`);
+    const message = (error as Error).message;
+    process.stderr.write(
+      message.startsWith("minimal-image:") ? `${message}\n` : `minimal-image: ${message}\n`,
+    );
     return 1;
   }
 }

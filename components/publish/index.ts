@@ -1,2 +1,3 @@
 export { BuildInput, buildInput, dockerfilePath, writeDockerfile } from "./image-args";
 export { pushName, RegistryInput, validateRegistry } from "./registry";
+export { PushCredentials, pushLocally } from "./push";
