@@ -1,0 +1,86 @@
+import { DigestRefInput, pinnedImage } from "./digest";
+import {
+  DockerReplicaOptions,
+  PublishedPort,
+  REPLICA_OF_LABEL,
+  REPLICA_UID,
+  RESERVED_LABEL_PREFIX,
+  RestartPolicy,
+  dnsLabel,
+} from "./options";
+
+/** Label holding a Docker replica's index, so that replicas can be listed in order. */
+export const REPLICA_INDEX_LABEL = `${RESERVED_LABEL_PREFIX}replica-index`;
+
+/**
+ * One Docker replica, in terms that both the Pulumi Docker provider (`createDockerReplicas`) and the
+ * Docker API (`startContainers`) take, so that tests and benchmarks run exactly what ships.
+ */
+export interface ContainerSpec<I = string> {
+  /** `<name>-<index>`, the index counting from 0; also the key of the Pulumi resource. */
+  name: string;
+  /** The image pinned by digest. */
+  image: I;
+  /** `uid:gid`, always `65532:65532`. */
+  user: string;
+  readOnlyRootFilesystem: boolean;
+  /** Capabilities to drop: `["ALL"]`. */
+  capDrop: string[];
+  /** `["no-new-privileges:true"]`. */
+  securityOpts: string[];
+  /** Memory limit, and memory+swap limit too: replicas do not swap. */
+  memoryLimitBytes: number;
+  restartPolicy: RestartPolicy;
+  labels: Record<string, string>;
+  /** Environment as `NAME=value` entries. */
+  env: string[];
+  /** Arguments after the image's entrypoint. */
+  args: string[];
+  /** User-defined network; the default bridge when absent. */
+  network?: string;
+  publishedPorts: PublishedPort[];
+}
+
+/** What {@link dockerReplicaSpecs} needs. */
+export interface DockerReplicaSpecsInput<I extends DigestRefInput = string> {
+  /** Name of the replica set: an RFC 1123 label; replicas are `<name>-0`, `<name>-1`, … */
+  name: string;
+  /** The image pinned by digest, `registry/repo@sha256:…`; a tag is refused. */
+  imageRef: I;
+  options: DockerReplicaOptions;
+}
+
+/** The name of replica `index` (from 0) of `name`. */
+export function replicaName(name: string, index: number): string {
+  return `${name}-${index}`;
+}
+
+/**
+ * Describes `options.count` hardened containers of a digest-pinned image: uid/gid 65532, read-only root
+ * filesystem, every capability dropped, no-new-privileges, a memory limit without swap, and published
+ * ports bound to 127.0.0.1 unless another host address is given. Replica `i` is `<name>-<i>`, so a
+ * larger or smaller count adds or removes only the replicas at the end.
+ * @throws InputError for a bad name or (when a string) a reference not pinned by digest.
+ */
+export function dockerReplicaSpecs<I extends DigestRefInput>(
+  input: DockerReplicaSpecsInput<I>,
+): ContainerSpec<I>[] {
+  const { options } = input;
+  const name = dnsLabel(input.name, "name");
+  const { ref } = pinnedImage(input.imageRef, "imageRef");
+  return Array.from({ length: options.count }, (_, index) => ({
+    name: replicaName(name, index),
+    image: ref,
+    user: `${REPLICA_UID}:${REPLICA_UID}`,
+    readOnlyRootFilesystem: true,
+    capDrop: ["ALL"],
+    securityOpts: ["no-new-privileges:true"],
+    memoryLimitBytes: options.memoryLimitBytes,
+    restartPolicy: options.restartPolicy,
+    labels: { ...options.labels, [REPLICA_OF_LABEL]: name, [REPLICA_INDEX_LABEL]: String(index) },
+    env: Object.entries(options.env).map(([key, value]) => `${key}=${value}`),
+    args: [...options.args],
+    network: options.network,
+    publishedPorts: options.publishedPorts.map((port) => ({ ...port })),
+  }));
+}

@@ -1,0 +1,221 @@
+import type { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
+import { InputError } from "../errors";
+import { describe } from "../reference";
+import { DigestRefInput, pinnedImage } from "./digest";
+import {
+  KubernetesReplicaOptions,
+  REPLICA_OF_LABEL,
+  REPLICA_UID,
+  RESERVED_LABEL_PREFIX,
+  ResourceRequirements,
+  ServiceType,
+  dnsLabel,
+  dnsSubdomain,
+} from "./options";
+
+/** Pod-template annotation carrying the image digest, so `kubectl describe` shows what runs. */
+export const DIGEST_ANNOTATION = `${RESERVED_LABEL_PREFIX}image-digest`;
+
+/** What {@link kubernetesReplicaSpec} needs. */
+export interface KubernetesReplicaSpecInput<I extends DigestRefInput = string> {
+  /** Deployment, container and Service name: an RFC 1123 label. */
+  name: string;
+  /** The image pinned by digest, `registry/repo@sha256:…`; a tag is refused. */
+  imageRef: I;
+  options: KubernetesReplicaOptions;
+  /** Name of a `kubernetes.io/dockerconfigjson` Secret to pull the image with. */
+  pullSecretName?: string;
+}
+
+/** A TCP probe: the image has no shell, so exec probes cannot run. */
+export interface TcpProbe {
+  tcpSocket: { port: number };
+}
+
+/** The container of a replica pod. */
+export interface ContainerManifest<I = string> {
+  name: string;
+  image: I;
+  args?: string[];
+  env?: { name: string; value: string }[];
+  ports?: { name: string; containerPort: number; protocol: "TCP" }[];
+  resources: ResourceRequirements;
+  securityContext: {
+    allowPrivilegeEscalation: false;
+    readOnlyRootFilesystem: true;
+    privileged: false;
+    capabilities: { drop: ["ALL"] };
+  };
+  readinessProbe?: TcpProbe;
+  livenessProbe?: TcpProbe;
+}
+
+/** The pod spec of a replica. */
+export interface PodSpecManifest<I = string> {
+  automountServiceAccountToken: false;
+  // Service links would inject one variable per Service in the namespace into a binary that needs none.
+  enableServiceLinks: false;
+  securityContext: {
+    runAsNonRoot: true;
+    runAsUser: number;
+    runAsGroup: number;
+    seccompProfile: { type: "RuntimeDefault" };
+  };
+  imagePullSecrets?: { name: string }[];
+  containers: [ContainerManifest<I>];
+}
+
+/** An apps/v1 Deployment manifest, assignable to `kubernetes.apps.v1.DeploymentArgs`. */
+export interface DeploymentManifest<I = string> {
+  apiVersion: "apps/v1";
+  kind: "Deployment";
+  metadata: { name: string; namespace?: string; labels: Record<string, string> };
+  spec: {
+    replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: { labels: Record<string, string>; annotations: Record<string, I> };
+      spec: PodSpecManifest<I>;
+    };
+  };
+}
+
+/** A v1 Service manifest, assignable to `kubernetes.core.v1.ServiceArgs`. */
+export interface ServiceManifest {
+  apiVersion: "v1";
+  kind: "Service";
+  metadata: { name: string; namespace?: string; labels: Record<string, string> };
+  spec: {
+    type: ServiceType;
+    selector: Record<string, string>;
+    ports: { name: string; port: number; targetPort: number; protocol: "TCP" }[];
+  };
+}
+
+/** Manifests for Kubernetes replicas, and the provider to create them with. */
+export interface KubernetesReplicaSpec<I = string> {
+  deployment: DeploymentManifest<I>;
+  service?: ServiceManifest;
+  /** `options.provider`, passed through so that it cannot be forgotten on the way to the resources. */
+  provider?: KubernetesProvider;
+}
+
+/**
+ * Builds the Deployment (and Service) that run `options.count` replicas of a digest-pinned image under the
+ * Pod Security Standards "restricted" profile: non-root uid/gid 65532, read-only root filesystem, no
+ * privilege escalation, every capability dropped, RuntimeDefault seccomp, no service-account token,
+ * requests and limits set, TCP probes only. A new digest changes the pod template, which rolls the pods.
+ * @throws InputError for a bad name or pull-secret name, or (when a string) a reference not pinned by digest.
+ */
+export function kubernetesReplicaSpec<I extends DigestRefInput>(
+  input: KubernetesReplicaSpecInput<I>,
+): KubernetesReplicaSpec<I> {
+  const { options } = input;
+  const name = dnsLabel(input.name, "name");
+  const pullSecretName =
+    input.pullSecretName === undefined ? undefined : dnsSubdomain(input.pullSecretName, "pullSecretName");
+  const image = pinnedImage(input.imageRef, "imageRef");
+  const selector = { [REPLICA_OF_LABEL]: name };
+  const labels = { ...options.labels, ...selector };
+  const metadata = { name, namespace: options.namespace, labels };
+  const probe: TcpProbe | undefined =
+    options.ports.length > 0 ? { tcpSocket: { port: options.ports[0] } } : undefined;
+  const container: ContainerManifest<I> = {
+    name,
+    image: image.ref,
+    args: nonEmpty(options.args),
+    env: nonEmpty(Object.entries(options.env).map(([key, value]) => ({ name: key, value }))),
+    ports: nonEmpty(
+      options.ports.map((port) => ({ name: portName(port), containerPort: port, protocol: "TCP" })),
+    ),
+    resources: options.resources,
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ["ALL"] },
+    },
+    readinessProbe: probe,
+    livenessProbe: probe,
+  };
+  const deployment: DeploymentManifest<I> = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata,
+    spec: {
+      replicas: options.count,
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels, annotations: { [DIGEST_ANNOTATION]: image.digest } },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: REPLICA_UID,
+            runAsGroup: REPLICA_UID,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          imagePullSecrets: pullSecretName === undefined ? undefined : [{ name: pullSecretName }],
+          containers: [container],
+        },
+      },
+    },
+  };
+  const serviceOptions = options.service;
+  const service: ServiceManifest | undefined = serviceOptions && {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata,
+    spec: {
+      type: serviceOptions.type,
+      selector,
+      // The first declared port is served on `service.port`; any others keep their own number.
+      ports: options.ports.map((port, i) => ({
+        name: portName(port),
+        port: i === 0 ? serviceOptions.port : port,
+        targetPort: port,
+        protocol: "TCP",
+      })),
+    },
+  };
+  return { deployment, service, provider: options.provider };
+}
+
+/**
+ * The content of a `kubernetes.io/dockerconfigjson` Secret (its `.dockerconfigjson` key) that lets the
+ * kubelet pull from `server`.
+ * @throws InputError for an empty server, a username that is empty or holds `:`, or an empty password.
+ */
+export function dockerConfigJson(server: string, username: string, password: string): string {
+  if (typeof server !== "string" || server === "" || /\s/.test(server)) {
+    throw new InputError(
+      "registry.server",
+      `${describe(server)} is not a registry host`,
+      "Give e.g. `127.0.0.1:5000`.",
+    );
+  }
+  if (typeof username !== "string" || username === "" || username.includes(":")) {
+    // Basic auth splits `user:password` at the first colon, so a colon cannot be part of the user.
+    throw new InputError(
+      "registry.username",
+      `${describe(username)} is not a usable username`,
+      "Give a non-empty username without `:`.",
+    );
+  }
+  if (typeof password !== "string" || password === "") {
+    throw new InputError("registry.password", "is empty", "Give the registry password or token.");
+  }
+  const auth = Buffer.from(`${username}:${password}`).toString("base64");
+  return JSON.stringify({ auths: { [server]: { username, password, auth } } });
+}
+
+/** A port name: at most 15 characters and unique per container. */
+function portName(port: number): string {
+  return `tcp-${port}`;
+}
+
+/** Leaves empty lists out of the manifest, as `kubectl get -o yaml` would show it. */
+function nonEmpty<T>(items: T[]): T[] | undefined {
+  return items.length > 0 ? items : undefined;
+}

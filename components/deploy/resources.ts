@@ -1,0 +1,146 @@
+import * as docker from "@pulumi/docker";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { InputError } from "../errors";
+import { DigestRefInput } from "./digest";
+import { ContainerSpec, replicaName } from "./docker";
+import { KubernetesReplicaSpec, dockerConfigJson } from "./kubernetes";
+
+/** Options for the replica resources; `parent` is the component that owns them. */
+export type ReplicaResourceOptions = pulumi.CustomResourceOptions & { parent: pulumi.Resource };
+
+/** Registry login that the kubelet pulls the image with; the password stays a Pulumi secret. */
+export interface RegistryCredentials {
+  /** Registry host as it appears in the image reference, e.g. `127.0.0.1:5000`. */
+  server: string;
+  username: string;
+  password: pulumi.Output<string>;
+}
+
+/** The Kubernetes resources behind a set of replicas, and what to report about them. */
+export interface KubernetesReplicas {
+  deployment: k8s.apps.v1.Deployment;
+  service?: k8s.core.v1.Service;
+  /** The image-pull Secret, when registry credentials were given. */
+  pullSecret?: k8s.core.v1.Secret;
+  deploymentName: pulumi.Output<string>;
+  namespace: pulumi.Output<string>;
+  /** Ready pods as last reported by the Deployment's status; 0 while none is. */
+  readyReplicas: pulumi.Output<number>;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * Creates the Deployment (and Service) of {@link kubernetesReplicaSpec}, plus, given `registryCreds`, the
+ * `kubernetes.io/dockerconfigjson` Secret that the pod spec's `imagePullSecrets` names. The spec's
+ * provider is used unless `opts.provider` is set.
+ * @throws InputError when credentials are given but the spec names no pull secret.
+ */
+export function createKubernetesReplicas(
+  name: string,
+  spec: KubernetesReplicaSpec<DigestRefInput>,
+  opts: ReplicaResourceOptions,
+  registryCreds?: RegistryCredentials,
+): KubernetesReplicas {
+  const resourceOpts: ReplicaResourceOptions = { ...opts, provider: opts.provider ?? spec.provider };
+  const { metadata } = spec.deployment;
+  const pullSecretName = spec.deployment.spec.template.spec.imagePullSecrets?.[0].name;
+  if (registryCreds !== undefined && pullSecretName === undefined) {
+    throw new InputError(
+      "registryCreds",
+      "registry credentials were given, but the pod spec names no pull secret to store them in",
+      "Pass `pullSecretName` to kubernetesReplicaSpec as well.",
+    );
+  }
+  const pullSecret =
+    registryCreds &&
+    new k8s.core.v1.Secret(
+      `${name}-pull`,
+      {
+        metadata: { name: pullSecretName, namespace: metadata.namespace, labels: metadata.labels },
+        type: "kubernetes.io/dockerconfigjson",
+        data: {
+          ".dockerconfigjson": pulumi.secret(
+            registryCreds.password.apply((password) =>
+              Buffer.from(dockerConfigJson(registryCreds.server, registryCreds.username, password)).toString(
+                "base64",
+              ),
+            ),
+          ),
+        },
+      },
+      resourceOpts,
+    );
+  // Pods created before their pull secret would sit in ImagePullBackOff until the kubelet retries.
+  const deploymentOpts = pulumi.mergeOptions(resourceOpts, { dependsOn: pullSecret ? [pullSecret] : [] });
+  const deployment = new k8s.apps.v1.Deployment(name, spec.deployment, deploymentOpts);
+  const service = spec.service && new k8s.core.v1.Service(name, spec.service, resourceOpts);
+  return {
+    deployment,
+    service,
+    pullSecret,
+    deploymentName: deployment.metadata.name,
+    namespace: deployment.metadata.namespace,
+    readyReplicas: deployment.status.apply((status) => status?.readyReplicas ?? 0),
+  };
+}
+
+/**
+ * Creates one `docker.Container` per spec of {@link dockerReplicaSpecs}, keyed by the spec's name
+ * `<name>-<i>`: a new count adds or deletes only the containers past the smaller count. The image (that of
+ * the first spec: one call of dockerReplicaSpecs gives all its specs the same) is pulled once, as a
+ * `docker.RemoteImage` named `<name>-image`, which is kept on the host when the replicas go.
+ * @throws InputError when the specs are not `<name>-0`, `<name>-1`, … in order.
+ */
+export function createDockerReplicas(
+  name: string,
+  specs: ContainerSpec<DigestRefInput>[],
+  opts: ReplicaResourceOptions,
+): docker.Container[] {
+  specs.forEach((spec, index) => {
+    if (spec.name !== replicaName(name, index)) {
+      throw new InputError(
+        `specs[${index}].name`,
+        `is "${spec.name}" where "${replicaName(name, index)}" was expected`,
+        "Pass the specs that dockerReplicaSpecs returned for this name, in order: resources are keyed by name.",
+      );
+    }
+  });
+  if (specs.length === 0) return [];
+  // The provider reads a container's image back as the engine's image ID and replaces the container when
+  // its input differs, so containers get the ID of the pulled digest rather than the reference itself.
+  const image = new docker.RemoteImage(`${name}-image`, { name: specs[0].image, keepLocally: true }, opts);
+  // Container names are fixed, so a replaced container must be removed before its successor is created.
+  const containerOpts = pulumi.mergeOptions(opts, { deleteBeforeReplace: true });
+  return specs.map(
+    (spec) =>
+      new docker.Container(
+        spec.name,
+        {
+          name: spec.name,
+          image: image.imageId,
+          user: spec.user,
+          readOnly: spec.readOnlyRootFilesystem,
+          capabilities: { drops: spec.capDrop },
+          securityOpts: spec.securityOpts,
+          // The provider counts memory in MiB; validation guarantees a whole number.
+          memory: spec.memoryLimitBytes / MIB,
+          memorySwap: spec.memoryLimitBytes / MIB,
+          restart: spec.restartPolicy,
+          labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
+          envs: spec.env,
+          // Left unset without arguments: the image's entrypoint then runs alone.
+          command: spec.args.length > 0 ? spec.args : undefined,
+          networksAdvanced: spec.network === undefined ? undefined : [{ name: spec.network }],
+          ports: spec.publishedPorts.map((port) => ({
+            internal: port.port,
+            external: port.hostPort,
+            ip: port.hostIp,
+            protocol: "tcp",
+          })),
+        },
+        containerOpts,
+      ),
+  );
+}
