@@ -228,6 +228,8 @@ function isPending(value: unknown): boolean {
 /** True when a value holds no Output or Promise at any depth, so it can be validated right away. */
 function isPlain(value: unknown): boolean {
   if (isPending(value)) return false;
+  // A resource (such as a Kubernetes provider) is passed through as it is, never looked into.
+  if (pulumi.Resource.isInstance(value)) return true;
   if (Array.isArray(value)) return value.every(isPlain);
   if (typeof value === "object" && value !== null) return Object.values(value).every(isPlain);
   return true;
