@@ -3,10 +3,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { InputError } from "../components/errors";
 import { ImageReport } from "../components/inspect";
 import { MinimalImage, MinimalImageArgs } from "../components/minimal-image";
+import { isSecretInput, settle } from "./support/pulumi";
 
 const REPO_ROOT = path.join(__dirname, "..");
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -21,19 +21,6 @@ interface Recorded {
 /** Resolves an Output in a mocked program (Outputs of a mocked update are always known). */
 function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply((value) => resolve(value)));
-}
-
-/** Settles with an Output's value or failure: Outputs have no public way to observe a failure. */
-function settled<T>(output: pulumi.Output<T>): Promise<T> {
-  return (output as unknown as { promise(): Promise<T> }).promise();
-}
-
-function isMockSecret(value: unknown): boolean {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as Record<string, unknown>)[specialSigKey] === specialSecretSig
-  );
 }
 
 function report(overrides: Partial<ImageReport> = {}): ImageReport {
@@ -156,7 +143,7 @@ describe("MinimalImage component (mocks)", () => {
       string,
       unknown
     >;
-    assert.ok(isMockSecret(registry), `registry must be secret, got ${JSON.stringify(registry)}`);
+    assert.ok(isSecretInput(registry), `registry must be secret, got ${JSON.stringify(registry)}`);
     assert.deepEqual(registry.value, { server: "127.0.0.1:5000", username: "ci", password: "hunter2" });
     assert.equal(inspected[0].password, "hunter2", "the inspection authenticates with it");
     assert.ok(!JSON.stringify(outputs).includes("hunter2"));
@@ -193,14 +180,14 @@ describe("MinimalImage component (mocks)", () => {
     });
     const image = create({}, failing);
     await assert.rejects(
-      settled(image.imageRef),
+      settle(image.imageRef),
       /\/pausle is not static \(ELF interpreter \/lib64\/ld-linux-x86-64\.so\.2\), needs libc\.so\.6/,
     );
   });
 
   it("fails when the image is over maxImageBytes, naming both figures", async () => {
     const image = create({ maxImageBytes: 4_000 });
-    await assert.rejects(settled(image.imageRef), /is 5040 bytes on disk, over maxImageBytes \(4000\)/);
+    await assert.rejects(settle(image.imageRef), /is 5040 bytes on disk, over maxImageBytes \(4000\)/);
   });
 
   it("runs replicas from the checked digest, and none when the check fails", async () => {
@@ -217,7 +204,7 @@ describe("MinimalImage component (mocks)", () => {
 
     resources = [];
     const failing = create({ maxImageBytes: 4_000, replicas: { count: 2 } });
-    await assert.rejects(settled(failing.imageRef));
+    await assert.rejects(settle(failing.imageRef));
     await new Promise((resolve) => setTimeout(resolve, 100));
     // A resource is registered only once its inputs resolve; the image input never does, so nothing runs.
     const started = resources.filter((r) => /remoteImage|container:Container/.test(r.type));

@@ -19,6 +19,8 @@ export interface LocalBuildOptions {
   /** e.g. `linux/amd64`. Default: the engine's own platform. */
   platform?: string;
   buildArgs?: Record<string, string>;
+  /** Build every step afresh, ignoring the engine's cache (a cold build). Default false. */
+  noCache?: boolean;
   /** Engine client. Default: the one `DOCKER_HOST` or the default socket points at. */
   docker?: Docker;
 }
@@ -90,6 +92,7 @@ export async function buildLocally(
     version: options.builder === "classic" ? "1" : "2",
     platform: options.platform,
     buildargs: options.buildArgs,
+    nocache: options.noCache ?? false,
     rm: true,
     forcerm: true,
   } as Docker.ImageBuildOptions);

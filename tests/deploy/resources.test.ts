@@ -8,6 +8,7 @@ import { DockerReplicaOptions, REPLICA_OF_LABEL } from "../../components/deploy/
 import { createDockerReplicas, createKubernetesReplicas } from "../../components/deploy/resources";
 import { DIGEST, IMAGE_REF, assertInputError, dockerOptions, kubernetesOptions } from "./fixtures";
 import { assertHardenedPodSpec, assertRestrictedPodSpec } from "./restricted";
+import { isSecretInput, settle } from "../support/pulumi";
 
 const PASSWORD = "s3cret-Pa55word";
 const IMAGE_ID = `sha256:${"ef".repeat(32)}`;
@@ -23,20 +24,6 @@ function inputsOf(type: string, name: string): Record<string, any> {
   const found = registered.filter((r) => r.type === type && r.name === name);
   assert.equal(found.length, 1, `expected one ${type} named ${name}, got ${found.length}`);
   return found[0].inputs;
-}
-
-/** The value of an output, or its failure; `promise()` is internal to Output but long stable. */
-function settle<T>(output: pulumi.Output<T>): Promise<T> {
-  return (output as unknown as { promise(): Promise<T> }).promise();
-}
-
-/** True when the mock received `value` wrapped as a secret. */
-function isSecretInput(value: unknown): boolean {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
-  );
 }
 
 /** Every input the mock received, with secret-wrapped values blanked out. */
