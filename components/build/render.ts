@@ -49,6 +49,8 @@ export function renderDockerfile(recipe: ResolvedRecipe): string {
     `cp ${plan.output} ${ROOTFS}/${binaryName}`,
     `chmod 0555 ${ROOTFS}/${binaryName}`,
     ...recipe.extras.map((extra) => EXTRA_STEPS[extra]),
+    // A fixed timestamp makes the layer's bytes, and so its digest and compressed size, reproducible.
+    `find ${ROOTFS} -exec touch -h -d @0 {} +`,
   ];
   const labels = {
     "org.opencontainers.image.title": binaryName,

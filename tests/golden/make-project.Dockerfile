@@ -23,7 +23,8 @@ RUN sh -c 'f="$1"; \
     fail "$msg. Link it statically: drop -shared/dynamic flags, build Go with CGO_ENABLED=0, Rust with +crt-static"' static-check /src/countdown \
  && mkdir -p /minimal-image/rootfs \
  && cp /src/countdown /minimal-image/rootfs/make-project \
- && chmod 0555 /minimal-image/rootfs/make-project
+ && chmod 0555 /minimal-image/rootfs/make-project \
+ && find /minimal-image/rootfs -exec touch -h -d @0 {} +
 
 FROM scratch
 COPY --from=build /minimal-image/rootfs/ /

@@ -26,7 +26,8 @@ RUN sh -c 'f="$1"; \
  && chmod 0555 /minimal-image/rootfs/pausle \
  && { [ -e /etc/ssl/certs/ca-certificates.crt ] || { echo "minimal-image: extras: the builder has no /etc/ssl/certs/ca-certificates.crt; install ca-certificates in the setup commands" >&2; exit 1; }; } && mkdir -p /minimal-image/rootfs/etc/ssl/certs && cp -R /etc/ssl/certs/ca-certificates.crt /minimal-image/rootfs/etc/ssl/certs/ \
  && mkdir -p /minimal-image/rootfs/etc && printf 'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin\n' > /minimal-image/rootfs/etc/passwd && printf 'nonroot:x:65532:\n' > /minimal-image/rootfs/etc/group \
- && { [ -e /usr/share/zoneinfo ] || { echo "minimal-image: extras: the builder has no /usr/share/zoneinfo; install zoneinfo (tzdata) in the setup commands" >&2; exit 1; }; } && mkdir -p /minimal-image/rootfs/usr/share && cp -R /usr/share/zoneinfo /minimal-image/rootfs/usr/share/
+ && { [ -e /usr/share/zoneinfo ] || { echo "minimal-image: extras: the builder has no /usr/share/zoneinfo; install zoneinfo (tzdata) in the setup commands" >&2; exit 1; }; } && mkdir -p /minimal-image/rootfs/usr/share && cp -R /usr/share/zoneinfo /minimal-image/rootfs/usr/share/ \
+ && find /minimal-image/rootfs -exec touch -h -d @0 {} +
 
 FROM scratch
 COPY --from=build /minimal-image/rootfs/ /

@@ -23,7 +23,8 @@ RUN sh -c 'f="$1"; \
     fail "$msg. Link it statically: drop -shared/dynamic flags, build Go with CGO_ENABLED=0, Rust with +crt-static"' static-check /minimal-image/build/pausle \
  && mkdir -p /minimal-image/rootfs \
  && cp /minimal-image/build/pausle /minimal-image/rootfs/pausle \
- && chmod 0555 /minimal-image/rootfs/pausle
+ && chmod 0555 /minimal-image/rootfs/pausle \
+ && find /minimal-image/rootfs -exec touch -h -d @0 {} +
 
 FROM scratch
 COPY --from=build /minimal-image/rootfs/ /
