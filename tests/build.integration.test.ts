@@ -173,6 +173,23 @@ describe("static builds on the real engine @integration", function () {
     assert.match(files.get("/etc/passwd")?.data.toString() ?? "", /^nonroot:x:65532:65532:/);
   });
 
+  it("builds the same layer twice from scratch (reproducible bytes, digest and compressed size)", async () => {
+    const layers: string[][] = [];
+    for (const attempt of [1, 2]) {
+      const tag = `minimal-image-test/${uniqueName("repro")}:${attempt}`;
+      built.push(tag);
+      const rendered = renderBuild(
+        path.join(EXAMPLES, "pausle"),
+        { extras: ["passwd"] },
+        { env: LOCAL_BUILDERS },
+      );
+      await buildLocally(rendered, { tag, noCache: true });
+      layers.push((await docker.getImage(tag).inspect()).RootFS.Layers ?? []);
+    }
+    assert.equal(layers[0].length, 1);
+    assert.deepEqual(layers[0], layers[1]);
+  });
+
   for (const builder of ["classic", "buildkit"] as const) {
     it(`fails a deliberately dynamic build (${builder}) with a message naming the interpreter`, async () => {
       const tag = `minimal-image-test/${uniqueName("dynamic")}:x`;
