@@ -87,15 +87,15 @@ export class MinimalImage extends pulumi.ComponentResource {
     // Plain values are checked now, so a typo fails before anything is built; Outputs when they resolve.
     validateEagerly(args, programDir);
 
-    const registry = pulumi.output(args.registry).apply((raw) => validateRegistry<string>(raw));
-    const password = registry.apply((reg) => reg.password);
+    const registry = splitRegistry(args.registry);
+    const password = registry.password;
     const rendered = pulumi
       .all([args.source, args.recipe])
       .apply(([source, recipe]) => renderBuild(path.resolve(programDir, String(source ?? "")), recipe));
     const tag = pulumi.output(args.tag ?? "latest");
     const imageName = pulumi
-      .all([registry, args.imageName, tag])
-      .apply(([reg, repository, t]) => pushName(reg.server, repository, t));
+      .all([registry.server, args.imageName, tag])
+      .apply(([server, repository, t]) => pushName(server, repository, t));
     const build = pulumi
       .all([rendered, args.platform, args.buildArgs])
       .apply(([r, platform, buildArgs]) =>
@@ -119,9 +119,9 @@ export class MinimalImage extends pulumi.ComponentResource {
     // The password is secret, so anything computed with it is too; the report holds none of it, hence unsecret.
     const report = pulumi.unsecret(
       pulumi
-        .all([image.repoDigest, registry, password, args.platform, args.maxImageBytes, rendered])
-        .apply(async ([repoDigest, reg, pass, platform, budget, r]) => {
-          const result = await inspect(repoDigest, { username: reg.username, password: pass, platform });
+        .all([image.repoDigest, registry.username, password, args.platform, args.maxImageBytes, rendered])
+        .apply(async ([repoDigest, username, pass, platform, budget, r]) => {
+          const result = await inspect(repoDigest, { username, password: pass, platform });
           checkReport(result, r, budget);
           return result;
         }),
@@ -218,6 +218,31 @@ export class MinimalImage extends pulumi.ComponentResource {
       readyReplicas: created.readyReplicas,
     };
   }
+}
+
+/**
+ * The registry's parts as separate Outputs, so that only the password is secret: the server and user name
+ * stay readable in the image name and the state wherever the registry is given as a plain object.
+ */
+function splitRegistry(input: MinimalImageArgs["registry"]): {
+  server: pulumi.Output<string>;
+  username: pulumi.Output<string | undefined>;
+  password: pulumi.Output<string | undefined>;
+} {
+  if (!isPending(input)) {
+    const registry = validateRegistry<pulumi.Input<string>>(input);
+    return {
+      server: pulumi.output(registry.server),
+      username: pulumi.output(registry.username),
+      password: pulumi.output(registry.password),
+    };
+  }
+  const registry = pulumi.output(input).apply((raw) => validateRegistry<string>(raw));
+  return {
+    server: registry.server,
+    username: registry.apply((r) => r.username),
+    password: registry.apply((r) => r.password),
+  };
 }
 
 /** True for a value not known yet at program time. */
