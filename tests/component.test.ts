@@ -107,7 +107,7 @@ describe("MinimalImage component (mocks)", () => {
     assert.match(dockerfile, /^FROM scratch$/m);
     assert.deepEqual(
       fs.readdirSync(path.join(programDir, "pausle")),
-      ["pausle.c"],
+      fs.readdirSync(path.join(REPO_ROOT, "examples", "pausle")),
       "the source folder is untouched",
     );
   });
@@ -145,6 +145,12 @@ describe("MinimalImage component (mocks)", () => {
     >;
     assert.ok(isSecretInput(registry), `registry must be secret, got ${JSON.stringify(registry)}`);
     assert.deepEqual(registry.value, { server: "127.0.0.1:5000", username: "ci", password: "hunter2" });
+    const imageName = resources.find((r) => r.type === "docker:index/image:Image")?.inputs.imageName;
+    assert.equal(
+      imageName,
+      "127.0.0.1:5000/pausle:latest",
+      "only the password is secret, not the image name",
+    );
     assert.equal(inspected[0].password, "hunter2", "the inspection authenticates with it");
     assert.ok(!JSON.stringify(outputs).includes("hunter2"));
     assert.equal(await pulumi.isSecret(image.imageRef), false, "size outputs stay readable");
