@@ -2,8 +2,11 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { renderBuild } from "../components/build";
+import { buildLocally, renderBuild } from "../components/build";
+import { pushLocally } from "../components/publish";
 import { runCli } from "./support/capture";
+import { removeImages } from "./support/engine";
+import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "./support/env";
 
 const PAUSLE = path.join(__dirname, "..", "examples", "pausle");
 
@@ -51,5 +54,55 @@ describe("minimal-image dockerfile", () => {
 
     const missingDir = await runCli("dockerfile", "/nonexistent/dir");
     assert.match(missingDir.stderr, /^minimal-image: <dir>: .* is not a readable folder/);
+  });
+});
+
+describe("minimal-image inspect @integration", function () {
+  this.timeout(300_000);
+  let imageRef: string;
+  let tag: string;
+
+  before(async () => {
+    tag = `${LOCAL_REGISTRY}/minimal-image-test/${uniqueName("cli")}:t`;
+    await buildLocally(renderBuild(PAUSLE, {}, { env: LOCAL_BUILDERS }), { tag });
+    imageRef = await pushLocally(tag);
+  });
+  after(() => removeImages(tag));
+
+  it("prints the report as JSON, with figures equal to the registry's manifest", async () => {
+    const { code, stdout } = await runCli("inspect", tag, "--json");
+    assert.equal(code, 0);
+    const report = JSON.parse(stdout);
+    assert.equal(report.imageRef, imageRef);
+    assert.equal(report.isStatic, true);
+    assert.ok(report.compressedSizeBytes <= 4_000, `${report.compressedSizeBytes} bytes compressed`);
+    const [, repository] = /^[^/]+\/(.+)@/.exec(imageRef) ?? [];
+    const manifest = (await (
+      await fetch(`http://${LOCAL_REGISTRY}/v2/${repository}/manifests/${report.digest}`, {
+        headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" },
+      })
+    ).json()) as { config: { size: number }; layers: { size: number }[] };
+    const layers = manifest.layers.reduce((sum: number, layer: { size: number }) => sum + layer.size, 0);
+    assert.equal(report.compressedSizeBytes, manifest.config.size + layers);
+  });
+
+  it("prints one human line by default", async () => {
+    const { stdout } = await runCli("inspect", imageRef);
+    assert.match(stdout, /^cli-.*: [\d.]+ kB compressed, [\d.]+ kB on disk, 1 layer, static\n$/);
+  });
+
+  it("exits 1 with a clear message for an unknown image or an unreachable registry", async () => {
+    const unknown = await runCli("inspect", `${LOCAL_REGISTRY}/minimal-image-test/never-pushed:x`);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^minimal-image: registry 127\.0\.0\.1:5000: has no /);
+    const unreachable = await runCli("inspect", "127.0.0.1:9/app:x");
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, /is unreachable/);
+  });
+
+  it("is a usage error to give --username without --password-stdin", async () => {
+    const { code, stderr } = await runCli("inspect", tag, "--username", "u");
+    assert.equal(code, 2);
+    assert.match(stderr, /^minimal-image: --username: /);
   });
 });

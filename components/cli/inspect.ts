@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { InputError } from "../errors";
 import { formatSizeReport, inspectImage } from "../inspect";
 
 /** Reads all of standard input (for --password-stdin), without the trailing newline. */
@@ -31,8 +32,12 @@ export function inspectCommand(): Command {
     .option("--platform <os/arch>", "platform to pick from a multi-platform image")
     .option("--plain-http", "talk http to a registry that is not on loopback")
     .action(async (reference: string, flags: InspectFlags) => {
-      if (flags.passwordStdin && !flags.username) {
-        throw new Error("--password-stdin needs --username too");
+      if (Boolean(flags.passwordStdin) !== Boolean(flags.username)) {
+        throw new InputError(
+          flags.username ? "--username" : "--password-stdin",
+          "goes with the other credential flag",
+          "Give both --username and --password-stdin, or neither",
+        );
       }
       const password = flags.passwordStdin ? await readStdin() : undefined;
       const report = await inspectImage(reference, {
