@@ -8,6 +8,7 @@ import {
   dockerReplicaSpecs,
   kubernetesReplicaSpec,
   ReplicaOptions,
+  ReplicaOptionsInput,
   validateReplicaOptions,
 } from "./deploy";
 import { InputError } from "./errors";
@@ -37,8 +38,12 @@ export interface MinimalImageArgs {
    * figure, before any replica runs it.
    */
   maxImageBytes?: pulumi.Input<number>;
-  /** Replicas to run from the pushed digest. Absent or `count: 0`: build and publish only. */
-  replicas?: pulumi.Input<Record<string, unknown>>;
+  /**
+   * Replicas to run from the pushed digest, locally with Docker (the default runtime) or on Kubernetes.
+   * Absent or `count: 0`: build and publish only. A plain value (not an Output), because the replica
+   * resources are declared when the program runs.
+   */
+  replicas?: ReplicaOptionsInput;
 }
 
 /** Seams for tests and unusual registries; ordinary programs pass none of these. */

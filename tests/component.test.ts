@@ -217,6 +217,22 @@ describe("MinimalImage component (mocks)", () => {
     assert.equal(started.length, 0);
   });
 
+  it("runs replicas on Kubernetes by digest, pulling with a secret made from the registry credentials", async () => {
+    const image = create({
+      registry: { server: "127.0.0.1:5000", username: "ci", password: pulumi.secret("hunter2") },
+      replicas: { count: 3, runtime: "kubernetes", namespace: "apps", ports: [8080] },
+    });
+    await valueOf(image.replicaNames);
+    const deployment = resources.find((r) => r.type === "kubernetes:apps/v1:Deployment");
+    const pod = (deployment?.inputs.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+    const [container] = pod.containers as { image: string }[];
+    assert.equal(container.image, `127.0.0.1:5000/pausle@${DIGEST}`);
+    assert.deepEqual(pod.imagePullSecrets, [{ name: "pausle-pull" }]);
+    const secret = resources.find((r) => r.type === "kubernetes:core/v1:Secret");
+    // The SDK marks the enclosing `data` object secret, so the password is never in the clear.
+    assert.ok(isSecretInput(secret?.inputs.data), "the pull secret's data stays secret");
+  });
+
   describe("rejects bad input before anything is declared", () => {
     const cases: [string, Partial<MinimalImageArgs>, string][] = [
       ["a missing registry server", { registry: { server: "" } }, "registry.server"],
