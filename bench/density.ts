@@ -7,7 +7,6 @@
  *
  * Every container it starts is removed again, also on error and on Ctrl-C; every wait is bounded.
  */
-import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import Docker from "dockerode";
 import { buildLocally, renderBuild } from "../components/build";
@@ -20,6 +19,7 @@ import {
   startContainers,
   validateReplicaOptions,
 } from "../components/deploy";
+import { logger, median, runBench, sleep, vmRssKb, withTimeout } from "./support";
 
 type Variant = "musl" | "glibc";
 const VARIANTS: readonly Variant[] = ["musl", "glibc"];
@@ -50,37 +50,7 @@ export interface VariantResult {
 const started = new Set<string>();
 const docker = new Docker();
 
-function log(message: string): void {
-  process.stderr.write(`density: ${message}\n`);
-}
-
-async function withTimeout<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`density: ${what} did not finish within ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** VmRSS of a process in kB, from /proc/<pid>/status. */
-async function vmRssKb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  if (!match) throw new Error(`density: /proc/${pid}/status has no VmRSS line`);
-  return Number(match[1]);
-}
+const log = logger("density");
 
 /** Builds and pushes one variant; returns the digest reference and the image size. */
 async function buildVariant(variant: Variant): Promise<{ imageRef: string; imageBytes: number }> {
@@ -193,25 +163,4 @@ async function main(): Promise<void> {
   process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatTable(results)}\n`);
 }
 
-let interrupted = false;
-process.on("SIGINT", () => {
-  if (interrupted) return;
-  interrupted = true;
-  log(`interrupted: removing ${started.size} replicas`);
-  withTimeout("removal after Ctrl-C", CLEANUP_TIMEOUT_MS, removeContainers([...started], docker))
-    .catch((error: Error) => log(`cleanup failed: ${error.message}`))
-    .finally(() => process.exit(130));
-});
-
-main().catch(async (error: Error) => {
-  process.stderr.write(`${error.stack ?? error.message}\n`);
-  // measureVariant removes its own replicas; a start that timed out may still have created some since,
-  // and requests already sent may land after that, so sweep twice with a pause between.
-  for (let pass = 0; pass < 2; pass++) {
-    await withTimeout("final removal", CLEANUP_TIMEOUT_MS, removeContainers([...started], docker)).catch(
-      (cleanupError: Error) => log(`cleanup failed: ${cleanupError.message}`),
-    );
-    if (pass === 0) await sleep(2_000);
-  }
-  process.exit(1);
-});
+runBench("density", main, () => removeContainers([...started], docker));
