@@ -160,6 +160,7 @@ export class MinimalImage extends pulumi.ComponentResource {
       isStatic: this.isStatic,
       sizeReport: this.sizeReport,
       replicaNames: this.replicaNames,
+      ...(this.namespace ? { namespace: this.namespace, readyReplicas: this.readyReplicas } : {}),
     });
   }
 

@@ -6,13 +6,20 @@
 // local Docker engine, so the pipeline can be seen working on a machine that has no Pulumi.
 //
 //   npm run main -- [--replicas N] [--registry HOST:PORT] [--libc musl|glibc]
+//   npm run main -- --down      remove the replicas the job started (without Pulumi; with it: pulumi destroy)
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Command } from "commander";
 import { buildLocally, renderBuild } from "../components/build";
-import { dockerReplicaSpecs, startContainers, validateReplicaOptions } from "../components/deploy";
+import {
+  dockerReplicaSpecs,
+  listReplicas,
+  removeContainers,
+  startContainers,
+  validateReplicaOptions,
+} from "../components/deploy";
 import { formatSizeReport, inspectImage } from "../components/inspect";
 import { pushLocally, pushName } from "../components/publish";
 
@@ -73,7 +80,14 @@ async function withoutPulumi(flags: Flags): Promise<void> {
   console.log(`replicaNames: ${JSON.stringify(started.map((c) => c.name))}`);
 }
 
+async function down(): Promise<void> {
+  const names = (await listReplicas("pausle")).map((replica) => replica.name);
+  await removeContainers(names);
+  console.log(`removed ${names.length} replica(s)${names.length ? `: ${names.join(", ")}` : ""}`);
+}
+
 interface Flags {
+  down?: boolean;
   replicas: number;
   registry: string;
   libc: "musl" | "glibc";
@@ -83,7 +97,12 @@ const program = new Command("main")
   .option("--replicas <n>", "replicas to run", (v) => Number(v), 3)
   .option("--registry <host:port>", "registry to push to", "127.0.0.1:5000")
   .option("--libc <name>", "musl or glibc", "musl")
-  .action(async (flags: Flags) => (hasPulumi() ? withPulumi(flags) : withoutPulumi(flags)));
+  .option("--down", "remove the replicas started without Pulumi")
+  .action(async (flags: Flags) => {
+    if (flags.down) await down();
+    else if (hasPulumi()) await withPulumi(flags);
+    else await withoutPulumi(flags);
+  });
 
 program.parseAsync().catch((error: Error) => {
   console.error(error.message);
