@@ -89,18 +89,18 @@ export class MinimalImage extends pulumi.ComponentResource {
         "Pass at least source, imageName and registry",
       );
     }
-    // Plain values are checked now, so a typo fails before anything is built; Outputs when they resolve.
-    validateEagerly(args, programDir);
-
+    // Each value is checked as soon as it is known: plain inputs now, so a typo fails before anything is
+    // declared; Outputs when they resolve.
     const registry = splitRegistry(args.registry);
     const password = registry.password;
-    const rendered = pulumi
-      .all([args.source, args.recipe])
-      .apply(([source, recipe]) => renderBuild(path.resolve(programDir, String(source ?? "")), recipe));
-    const tag = pulumi.output(args.tag ?? "latest");
-    const imageName = pulumi
-      .all([registry.server, args.imageName, tag])
-      .apply(([server, repository, t]) => pushName(server, repository, t));
+    const rendered = nowOrLater([args.source, args.recipe], ([source, recipe]) =>
+      renderBuild(path.resolve(programDir, String(source ?? "")), recipe),
+    );
+    const tag = args.tag ?? "latest";
+    const imageName = nowOrLater([registry.server, args.imageName, tag], ([server, repository, t]) =>
+      pushName(server, repository, t),
+    );
+    const budget = nowOrLater(args.maxImageBytes, checkBudget);
     const build = pulumi
       .all([rendered, args.platform, args.buildArgs])
       .apply(([r, platform, buildArgs]) =>
@@ -124,17 +124,17 @@ export class MinimalImage extends pulumi.ComponentResource {
     // The password is secret, so anything computed with it is too; the report holds none of it, hence unsecret.
     const report = pulumi.unsecret(
       pulumi
-        .all([image.repoDigest, registry.username, password, args.platform, args.maxImageBytes, rendered])
-        .apply(async ([repoDigest, username, pass, platform, budget, r]) => {
+        .all([image.repoDigest, registry.username, password, args.platform, budget, rendered])
+        .apply(async ([repoDigest, username, pass, platform, limit, r]) => {
           const result = await inspect(repoDigest, { username, password: pass, platform });
-          checkReport(result, r, budget);
+          checkReport(result, r, limit);
           return result;
         }),
     );
 
     this.imageRef = report.imageRef;
     this.digest = report.digest;
-    this.tag = tag;
+    this.tag = pulumi.output(tag);
     this.compressedSizeBytes = report.compressedSizeBytes;
     this.uncompressedSizeBytes = report.uncompressedSizeBytes;
     this.binarySizeBytes = report.binarySizeBytes;
@@ -144,7 +144,7 @@ export class MinimalImage extends pulumi.ComponentResource {
       .all([rendered, report])
       .apply(([r, rep]) => formatSizeReport(r.recipe.binaryName, rep));
 
-    const replicas = this.createReplicas(name, args, report.imageRef, password);
+    const replicas = this.createReplicas(name, args.replicas, report.imageRef, registry);
     this.replicaNames = replicas.names;
     this.namespace = replicas.namespace;
     this.readyReplicas = replicas.readyReplicas;
@@ -171,23 +171,23 @@ export class MinimalImage extends pulumi.ComponentResource {
    */
   private createReplicas(
     name: string,
-    args: MinimalImageArgs,
+    raw: MinimalImageArgs["replicas"],
     imageRef: pulumi.Output<string>,
-    password: pulumi.Output<string | undefined>,
+    registry: RegistryParts,
   ): {
     names: pulumi.Output<string[]>;
     namespace?: pulumi.Output<string>;
     readyReplicas?: pulumi.Output<number>;
   } {
-    if (args.replicas === undefined) return { names: pulumi.output([]) };
-    if (!isPlain(args.replicas)) {
+    if (raw === undefined) return { names: pulumi.output([]) };
+    if (!isPlain(raw)) {
       throw new InputError(
         "replicas",
         "must be a plain value, not an Output",
         "Resolve the replica options in the program, e.g. from config",
       );
     }
-    const options: ReplicaOptions = validateReplicaOptions(args.replicas);
+    const options: ReplicaOptions = validateReplicaOptions(raw);
     if (options.count === 0) return { names: pulumi.output([]) };
     if (options.runtime === "docker") {
       const containers = createDockerReplicas(name, dockerReplicaSpecs({ name, imageRef, options }), {
@@ -195,21 +195,21 @@ export class MinimalImage extends pulumi.ComponentResource {
       });
       return { names: pulumi.all(containers.map((container) => container.name)) };
     }
-    if (isPending(args.registry)) {
+    const { server, username } = registry;
+    if (typeof server !== "string" || isPending(username)) {
       throw new InputError(
         "registry",
         "must be a plain object when replicas run on Kubernetes (its password may be an Output)",
         "Give server and username as plain strings, so the image-pull secret can be declared",
       );
     }
-    const registry = validateRegistry<pulumi.Input<string>>(args.registry);
     const credentials =
-      registry.username === undefined
+      username === undefined
         ? undefined
         : {
-            server: registry.server,
-            username: registry.username,
-            password: pulumi.secret(password.apply((p) => p ?? "")),
+            server,
+            username: username as string,
+            password: pulumi.secret(registry.password.apply((p) => p ?? "")),
           };
     const spec = kubernetesReplicaSpec({
       name,
@@ -226,20 +226,24 @@ export class MinimalImage extends pulumi.ComponentResource {
   }
 }
 
-/**
- * The registry's parts as separate Outputs, so that only the password is secret: the server and user name
- * stay readable in the image name and the state wherever the registry is given as a plain object.
- */
-function splitRegistry(input: MinimalImageArgs["registry"]): {
-  server: pulumi.Output<string>;
-  username: pulumi.Output<string | undefined>;
+/** A registry's parts; server and user name are plain strings whenever the registry was given as a plain object. */
+interface RegistryParts {
+  server: pulumi.Input<string>;
+  username: pulumi.Input<string | undefined>;
   password: pulumi.Output<string | undefined>;
-} {
+}
+
+/**
+ * Splits the registry so that only the password is secret: the server and user name stay readable in the
+ * image name and the state wherever the registry is given as a plain object. Only the password's presence
+ * is validated, so a plain registry is checked now even when its password is a secret Output.
+ */
+function splitRegistry(input: MinimalImageArgs["registry"]): RegistryParts {
   if (!isPending(input)) {
     const registry = validateRegistry<pulumi.Input<string>>(input);
     return {
-      server: pulumi.output(registry.server),
-      username: pulumi.output(registry.username),
+      server: registry.server,
+      username: registry.username,
       password: pulumi.output(registry.password),
     };
   }
@@ -249,6 +253,18 @@ function splitRegistry(input: MinimalImageArgs["registry"]): {
     username: registry.apply((r) => r.username),
     password: registry.apply((r) => r.password),
   };
+}
+
+/**
+ * Computes from an input now when it holds no Output (so bad input throws before anything is declared),
+ * otherwise when it resolves.
+ */
+function nowOrLater<T, R>(
+  input: T,
+  compute: (value: pulumi.Unwrap<T>) => R,
+): pulumi.Output<pulumi.Unwrap<R>> {
+  if (isPlain(input)) return pulumi.output(compute(input as pulumi.Unwrap<T>));
+  return pulumi.output(input).apply((value) => pulumi.output(compute(value)));
 }
 
 /** True for a value not known yet at program time. */
@@ -266,25 +282,6 @@ function isPlain(value: unknown): boolean {
   return true;
 }
 
-/** Runs now every check whose inputs are already known; the rest run when their Outputs resolve. */
-function validateEagerly(args: MinimalImageArgs, programDir: string): void {
-  let server: string | undefined;
-  if (!isPending(args.registry)) {
-    // Only the password's presence matters here, and it may well be a secret Output.
-    const raw = args.registry as RegistryInput<unknown> | undefined;
-    const probe =
-      raw && typeof raw === "object" && raw.password !== undefined ? { ...raw, password: "" } : raw;
-    server = validateRegistry(probe).server;
-  }
-  if (isPlain(args.source) && isPlain(args.recipe)) {
-    renderBuild(path.resolve(programDir, String(args.source ?? "")), args.recipe);
-  }
-  if (server !== undefined && !isPending(args.imageName) && !isPending(args.tag)) {
-    pushName(server, args.imageName, args.tag ?? "latest");
-  }
-  if (!isPending(args.maxImageBytes)) checkBudget(args.maxImageBytes);
-}
-
 function checkBudget(budget: unknown): number | undefined {
   if (budget === undefined) return undefined;
   if (typeof budget !== "number" || !Number.isSafeInteger(budget) || budget <= 0) {
@@ -298,8 +295,7 @@ function checkBudget(budget: unknown): number | undefined {
 }
 
 /** Fails the update when what was pushed is not what minimal-image promises. */
-function checkReport(report: ImageReport, rendered: RenderedBuild, budget: unknown): void {
-  const limit = checkBudget(budget);
+function checkReport(report: ImageReport, rendered: RenderedBuild, limit: number | undefined): void {
   if (!report.isStatic) {
     throw new Error(
       `minimal-image: ${report.imageRef}: ${report.binaryPath} is not static` +
