@@ -19,7 +19,7 @@ interface Recorded {
 }
 
 /** Resolves an Output in a mocked program (Outputs of a mocked update are always known). */
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+function resolved<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply((value) => resolve(value)));
 }
 
@@ -94,7 +94,7 @@ describe("MinimalImage component (mocks)", () => {
 
   it("builds with docker.Image from the rendered Dockerfile, at a stable path outside the source folder", async () => {
     const image = create();
-    await valueOf(image.imageRef);
+    await resolved(image.imageRef);
     const built = resources.find((r) => r.type === "docker:index/image:Image");
     assert.ok(built);
     assert.equal(built.inputs.imageName, "127.0.0.1:5000/pausle:latest");
@@ -113,16 +113,16 @@ describe("MinimalImage component (mocks)", () => {
   });
 
   it("does not rewrite an unchanged Dockerfile, so the provider sees the same file", async () => {
-    await valueOf(create().imageRef);
+    await resolved(create().imageRef);
     const file = path.join(programDir, ".minimal-image/pausle/Dockerfile");
     const before = fs.statSync(file).mtimeMs;
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await valueOf(create().imageRef);
+    await resolved(create().imageRef);
     assert.equal(fs.statSync(file).mtimeMs, before);
   });
 
   it("passes platform and build args through", async () => {
-    await valueOf(create({ platform: "linux/arm64", buildArgs: { VERSION: "1" } }).imageRef);
+    await resolved(create({ platform: "linux/arm64", buildArgs: { VERSION: "1" } }).imageRef);
     const build = resources.find((r) => r.type === "docker:index/image:Image")?.inputs.build as Record<
       string,
       unknown
@@ -135,7 +135,7 @@ describe("MinimalImage component (mocks)", () => {
     const image = create({
       registry: { server: "127.0.0.1:5000", username: "ci", password: pulumi.output("hunter2") },
     });
-    const outputs = await valueOf(
+    const outputs = await resolved(
       pulumi.all([image.imageRef, image.sizeReport, image.digest, image.compressedSizeBytes]),
     );
     // The SDK marks the whole registry block secret once it holds a secret: the password is never in the clear.
@@ -158,10 +158,10 @@ describe("MinimalImage component (mocks)", () => {
 
   it("wires every output from the inspection of the pushed digest", async () => {
     const image = create();
-    const [ref, digest, tag, line] = await valueOf(
+    const [ref, digest, tag, line] = await resolved(
       pulumi.all([image.imageRef, image.digest, image.tag, image.sizeReport]),
     );
-    const figures = await valueOf(
+    const figures = await resolved(
       pulumi.all([
         image.compressedSizeBytes,
         image.uncompressedSizeBytes,
@@ -198,7 +198,7 @@ describe("MinimalImage component (mocks)", () => {
 
   it("runs replicas from the checked digest, and none when the check fails", async () => {
     const passing = create({ replicas: { count: 2 } });
-    assert.deepEqual(await valueOf(passing.replicaNames), ["pausle-0", "pausle-1"]);
+    assert.deepEqual(await resolved(passing.replicaNames), ["pausle-0", "pausle-1"]);
     // Containers run the image the engine holds for the pushed digest (the provider compares image IDs).
     const pulled = resources.find((r) => r.type === "docker:index/remoteImage:RemoteImage");
     assert.equal(pulled?.inputs.name, `127.0.0.1:5000/pausle@${DIGEST}`);
@@ -222,7 +222,7 @@ describe("MinimalImage component (mocks)", () => {
       registry: { server: "127.0.0.1:5000", username: "ci", password: pulumi.secret("hunter2") },
       replicas: { count: 3, runtime: "kubernetes", namespace: "apps", ports: [8080] },
     });
-    await valueOf(image.replicaNames);
+    await resolved(image.replicaNames);
     const deployment = resources.find((r) => r.type === "kubernetes:apps/v1:Deployment");
     const pod = (deployment?.inputs.spec as { template: { spec: Record<string, unknown> } }).template.spec;
     const [container] = pod.containers as { image: string }[];

@@ -40,7 +40,7 @@ function copyFromBuilder(source: string, targetDir: string, what: string): strin
 /** Renders the multi-stage Dockerfile for an already resolved recipe. Pure: same recipe, same bytes. */
 export function renderDockerfile(recipe: ResolvedRecipe): string {
   const { plan, builder, binaryName } = recipe;
-  const exports = Object.entries(plan.env)
+  const envAssignments = Object.entries(plan.env)
     .map(([key, value]) => `${key}=${value}`)
     .join(" ");
   const finish = [
@@ -64,7 +64,7 @@ export function renderDockerfile(recipe: ResolvedRecipe): string {
     ...(builder.setup.length > 0 ? [`RUN ${builder.setup.join(" && ")}`] : []),
     "WORKDIR /src",
     "COPY . /src",
-    `RUN mkdir -p ${BUILD_DIR} && export ${exports} && ${plan.command}`,
+    `RUN mkdir -p ${BUILD_DIR} && export ${envAssignments} && ${plan.command}`,
     `RUN ${finish.join(" \\\n && ")}`,
     "",
     "FROM scratch",

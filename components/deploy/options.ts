@@ -390,7 +390,7 @@ function parseQuantity(value: string, kind: "cpu" | "memory"): number {
   return Number(number) * MEMORY_FACTOR[suffix ?? ""];
 }
 
-function service(raw: unknown, field: string, ports: number[]): ServiceOptions | undefined {
+function service(raw: unknown, field: string, containerPorts: number[]): ServiceOptions | undefined {
   if (raw == null || raw === false) return undefined;
   const input = raw === true ? {} : record(raw, field);
   for (const key of Object.keys(input)) {
@@ -398,15 +398,15 @@ function service(raw: unknown, field: string, ports: number[]): ServiceOptions |
       throw new InputError(`${field}.${key}`, "is not a Service option", "Use type and port.");
     }
   }
-  if (ports.length === 0) {
+  if (containerPorts.length === 0) {
     throw new InputError(
       field,
       "a Service needs a port to forward to, and replicas.ports is empty",
       "List the port the binary listens on in replicas.ports, or remove the Service.",
     );
   }
-  const port = input.port == null ? ports[0] : integer(input.port, `${field}.port`, 1, 65535);
-  if (ports.indexOf(port) > 0) {
+  const port = input.port == null ? containerPorts[0] : integer(input.port, `${field}.port`, 1, 65535);
+  if (containerPorts.indexOf(port) > 0) {
     // The other declared ports keep their own number on the Service; two entries cannot share one.
     throw new InputError(
       `${field}.port`,
