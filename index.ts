@@ -1,31 +1,5 @@
-// The stack `pulumi up` runs: examples/pausle as a static FROM scratch image, pushed, measured, replicated.
-// Secrets: set the registry password with `pulumi config set --secret registryPassword …`.
-import * as pulumi from "@pulumi/pulumi";
-import { MinimalImage } from "./components";
-
-const config = new pulumi.Config();
-const username = config.get("registryUsername") || undefined;
-
-const pausle = new MinimalImage("pausle", {
-  source: "examples/pausle",
-  recipe: { toolchain: "c", libc: (config.get("libc") ?? "musl") as "musl" | "glibc" },
-  imageName: "pausle",
-  registry: {
-    server: config.get("registryServer") ?? "localhost:5000",
-    username,
-    password: username ? config.requireSecret("registryPassword") : undefined,
-  },
-  maxImageBytes: config.getNumber("maxImageBytes"),
-  replicas: { count: config.getNumber("replicas") ?? 3, runtime: config.get("runtime") ?? "docker" },
-});
-
-export const imageRef = pausle.imageRef;
-export const digest = pausle.digest;
-export const tag = pausle.tag;
-export const compressedSizeBytes = pausle.compressedSizeBytes;
-export const uncompressedSizeBytes = pausle.uncompressedSizeBytes;
-export const binarySizeBytes = pausle.binarySizeBytes;
-export const layerCount = pausle.layerCount;
-export const isStatic = pausle.isStatic;
-export const sizeReport = pausle.sizeReport;
-export const replicaNames = pausle.replicaNames;
+/**
+ * minimal-image: static binaries in `FROM scratch` images, built, pushed, inspected and run with Pulumi.
+ * The package's entry: `import { MinimalImage } from "minimal-image"`.
+ */
+export * from "./components";

@@ -1,7 +1,7 @@
 // The main job: build examples/pausle into a static FROM scratch image, push it, inspect what was pushed,
 // and run replicas of it by digest.
 //
-// With the Pulumi CLI on PATH it runs the root stack (index.ts) through the Automation API, on a local
+// With the Pulumi CLI on PATH it runs the root stack (stack.ts) through the Automation API, on a local
 // file backend. Without it, it runs the very same stages through the package's own functions against the
 // local Docker engine, so the pipeline can be seen working on a machine that has no Pulumi.
 //
