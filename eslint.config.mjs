@@ -17,7 +17,11 @@ export default tseslint.config(
       "no-shadow": "off",
       "@typescript-eslint/no-shadow": [
         "error",
-        { builtinGlobals: true, ignoreTypeValueShadow: true, ignoreFunctionTypeParameterNameValueShadow: true },
+        {
+          builtinGlobals: true,
+          ignoreTypeValueShadow: true,
+          ignoreFunctionTypeParameterNameValueShadow: true,
+        },
       ],
     },
   },
