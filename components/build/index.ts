@@ -2,11 +2,15 @@ export { listContextFiles } from "./context";
 export { renderBuild, renderDockerfile, RenderedBuild, RUNTIME_USER } from "./render";
 export { staticCheckCommand } from "./static-check";
 export {
+  BuildContext,
   BuildError,
+  BuildEvent,
+  buildContext,
   buildLocally,
   DockerBuilder,
   DOCKERFILE_IN_CONTEXT,
   LocalBuildOptions,
   LocalBuildResult,
   packContext,
+  renderedContext,
 } from "./local";

@@ -3,6 +3,8 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import * as tar from "tar-stream";
 import { traceLogText } from "./buildkit-trace";
+import { engineError } from "../engine";
+import { outsideText } from "../errors";
 import { RenderedBuild } from "./render";
 
 /** Name the Dockerfile gets inside the context tarball; it never touches the source folder. */
@@ -19,10 +21,14 @@ export interface LocalBuildOptions {
   /** e.g. `linux/amd64`. Default: the engine's own platform. */
   platform?: string;
   buildArgs?: Record<string, string>;
+  /** Images to take build cache from, as `docker build --cache-from`. */
+  cacheFrom?: string[];
   /** Build every step afresh, ignoring the engine's cache (a cold build). Default false. */
   noCache?: boolean;
   /** Engine client. Default: the one `DOCKER_HOST` or the default socket points at. */
   docker?: Docker;
+  /** Called with each event of the build stream, e.g. to show progress. */
+  onEvent?: (event: BuildEvent) => void;
 }
 
 export interface LocalBuildResult {
@@ -33,7 +39,8 @@ export interface LocalBuildResult {
   log: string;
 }
 
-interface BuildEvent {
+/** One event of the engine's build stream. */
+export interface BuildEvent {
   id?: string;
   aux?: unknown;
   stream?: string;
@@ -51,16 +58,35 @@ export class BuildError extends Error {
   }
 }
 
+/** What a build sends to the engine: a folder's context files plus a Dockerfile's text. */
+export interface BuildContext {
+  /** The folder the files are read from. */
+  sourceDir: string;
+  /** Files to send, relative to `sourceDir` (as {@link listContextFiles} gives them). */
+  contextFiles: string[];
+  /** The Dockerfile's text; it travels in the tarball as {@link DOCKERFILE_IN_CONTEXT}. */
+  dockerfile: string;
+}
+
+/** The build context of a rendered build. */
+export function renderedContext(rendered: RenderedBuild): BuildContext {
+  return {
+    sourceDir: rendered.recipe.sourceDir,
+    contextFiles: rendered.contextFiles,
+    dockerfile: rendered.dockerfile,
+  };
+}
+
 /**
- * Packs the context files and the Dockerfile into one tarball, as the Pulumi provider does: the Dockerfile
- * travels beside the context instead of being written into the user's folder.
+ * Packs the context files and the Dockerfile into one tarball, as the Pulumi provider does for a Dockerfile
+ * outside its context: the Dockerfile travels beside the files instead of being written into the folder.
  */
-export function packContext(rendered: RenderedBuild): NodeJS.ReadableStream {
+export function packContext(context: BuildContext): NodeJS.ReadableStream {
   const pack = tar.pack();
   const addAll = async () => {
-    pack.entry({ name: DOCKERFILE_IN_CONTEXT, mode: 0o644 }, rendered.dockerfile);
-    for (const file of rendered.contextFiles) {
-      const full = path.join(rendered.recipe.sourceDir, file);
+    pack.entry({ name: DOCKERFILE_IN_CONTEXT, mode: 0o644 }, context.dockerfile);
+    for (const file of context.contextFiles) {
+      const full = path.join(context.sourceDir, file);
       const stat = fs.lstatSync(full);
       if (stat.isSymbolicLink()) {
         pack.entry({
@@ -80,26 +106,45 @@ export function packContext(rendered: RenderedBuild): NodeJS.ReadableStream {
   return pack as unknown as NodeJS.ReadableStream;
 }
 
-/** Builds a rendered build on a Docker engine, through the same API the Pulumi provider uses. */
-export async function buildLocally(
-  rendered: RenderedBuild,
+/** Builds a rendered build on a Docker engine: {@link buildContext} of its Dockerfile and files. */
+export function buildLocally(rendered: RenderedBuild, options: LocalBuildOptions): Promise<LocalBuildResult> {
+  return buildContext(renderedContext(rendered), options);
+}
+
+/**
+ * Builds a context on a Docker engine through the API the Pulumi provider uses, and reports the image this
+ * build made: its ID is read from the build's own stream, never from the tag, which a concurrent build of
+ * the same tag may have moved.
+ */
+export async function buildContext(
+  context: BuildContext,
   options: LocalBuildOptions,
 ): Promise<LocalBuildResult> {
   const docker = options.docker ?? new Docker();
-  const stream = await docker.buildImage(packContext(rendered), {
-    t: options.tag,
-    dockerfile: DOCKERFILE_IN_CONTEXT,
-    version: options.builder === "classic" ? "1" : "2",
-    platform: options.platform,
-    buildargs: options.buildArgs,
-    nocache: options.noCache ?? false,
-    rm: true,
-    forcerm: true,
-  } as Docker.ImageBuildOptions);
+  const doing = `docker build of ${options.tag}`;
+  const stream = await docker
+    .buildImage(packContext(context), {
+      t: options.tag,
+      dockerfile: DOCKERFILE_IN_CONTEXT,
+      version: options.builder === "classic" ? "1" : "2",
+      platform: options.platform,
+      buildargs: options.buildArgs,
+      nocache: options.noCache ?? false,
+      cachefrom: options.cacheFrom?.length ? options.cacheFrom : undefined,
+      rm: true,
+      forcerm: true,
+    } as Docker.ImageBuildOptions)
+    .catch((error: unknown) => {
+      throw engineError(doing, error);
+    });
   const events = await new Promise<BuildEvent[]>((resolve, reject) =>
-    docker.modem.followProgress(stream, (error, result) => (error ? reject(error) : resolve(result))),
+    docker.modem.followProgress(
+      stream,
+      (error, result) => (error ? reject(error) : resolve(result)),
+      options.onEvent,
+    ),
   ).catch((error: Error) => {
-    throw new BuildError(`minimal-image: docker build of ${options.tag} failed: ${error.message}`, "");
+    throw new BuildError(`minimal-image: ${doing} failed: ${outsideText(error.message)}`, "");
   });
   const log = events
     .map((event) =>
@@ -112,13 +157,19 @@ export async function buildLocally(
   if (failure) {
     // Our own checks print lines starting with "minimal-image:"; they say more than the engine's summary.
     const ours = log
-      // eslint-disable-next-line no-control-regex -- strips the terminal colours the classic builder adds
-      .replace(/\x1b\[[0-9;]*m/g, "")
       .split("\n")
+      .map((line) => outsideText(line))
       .filter((line) => line.startsWith("minimal-image:"));
-    const reason = ours.length > 0 ? ours.join("\n") : String(failure.error).slice(0, 500);
-    throw new BuildError(`minimal-image: docker build of ${options.tag} failed:\n${reason}`, log);
+    const reason = ours.length > 0 ? ours.join("\n") : outsideText(String(failure.error));
+    throw new BuildError(`minimal-image: ${doing} failed:\n${reason}`, log);
   }
-  const image = await docker.getImage(options.tag).inspect();
-  return { tag: options.tag, imageId: image.Id, log };
+  // BuildKit reports the image as `moby.image.id`, the classic builder as a bare aux; both carry `ID`.
+  const imageId = events
+    .map((event) => (event.aux as { ID?: unknown } | undefined)?.ID)
+    .filter((id): id is string => typeof id === "string" && /^sha256:[a-f0-9]{64}$/.test(id))
+    .pop();
+  if (imageId === undefined) {
+    throw new BuildError(`minimal-image: ${doing} finished without reporting the image it built`, log);
+  }
+  return { tag: options.tag, imageId, log };
 }

@@ -1,0 +1,148 @@
+// The process a stack program runs in: Pulumi's own Node runner loads the program (entry resolution,
+// ts-node 7 with the folder's tsconfig or none, CommonJS), against a resource monitor that hands each
+// registration to the Executor, which carries it out on the real engine. Started by runStack (index.ts).
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Executor } from "./executor";
+import { readState, writeState } from "./state";
+import { ChildJob, ChildResult } from "./protocol";
+
+/* eslint-disable @typescript-eslint/no-require-imports -- modules are resolved from the program's folder */
+type Callback = (error: unknown, response?: unknown) => void;
+interface ProtoRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getProvider(): string;
+  getObject(): unknown;
+  getDeletebeforereplace(): boolean;
+}
+
+async function main(job: ChildJob): Promise<ChildResult> {
+  // The program's own @pulumi/pulumi, as Pulumi would load it: mocks set on any other copy would not apply.
+  const from = (request: string) => require(require.resolve(request, { paths: [job.programDir] }));
+  const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [job.programDir] }));
+  const rpc = from(`${pulumiDir}/runtime/rpc`);
+  const settings = from(`${pulumiDir}/runtime/settings`);
+  const state = from(`${pulumiDir}/runtime/state`);
+  const { MockMonitor } = from(`${pulumiDir}/runtime/mocks`);
+  const resproto = from(`${pulumiDir}/proto/resource_pb`);
+  const structproto = require(
+    require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [pulumiDir] }),
+  );
+
+  const progress = (line: string) => {
+    if (process.stderr.isTTY) process.stderr.write(`  ${line}\n`);
+  };
+  const previous = readState(job.statePath);
+  if (job.destroy) {
+    await Executor.destroy(previous, { programDir: job.programDir, progress });
+    writeState(job.statePath, { resources: {} });
+    return { outputs: {}, records: [], errors: [] };
+  }
+  const executor = new Executor(previous, job.preview, { programDir: job.programDir, progress });
+
+  class EngineMonitor extends MockMonitor {
+    constructor() {
+      super({
+        newResource: () => Promise.reject(new Error("unreachable: registrations go to registerResource")),
+        call: (args: { token: string }) =>
+          Promise.reject(new Error(`local executor: the function ${args.token} is not carried out`)),
+      });
+    }
+
+    async registerResource(request: ProtoRequest, callback: Callback) {
+      try {
+        const self = this as unknown as {
+          newUrn(parent: string, type: string, name: string): string;
+          resources: Map<string, unknown>;
+        };
+        const urn = self.newUrn(request.getParent(), request.getType(), request.getName());
+        const inputs = rpc.deserializeProperties(request.getObject());
+        const result = request.getCustom()
+          ? await executor.register(
+              {
+                urn,
+                type: request.getType(),
+                name: request.getName(),
+                inputs,
+                provider: request.getProvider() || undefined,
+                deleteBeforeReplace: request.getDeletebeforereplace(),
+              },
+              rpc.unknownValue,
+            )
+          : { id: "", outputs: {} };
+        const serialized = await rpc.serializeProperties("", result.outputs);
+        self.resources.set(urn, { urn, id: result.id, state: serialized });
+        const response = new resproto.RegisterResourceResponse();
+        response.setUrn(urn);
+        response.setId(result.id);
+        response.setObject(structproto.Struct.fromJavaScript(serialized));
+        callback(null, response);
+      } catch (error) {
+        callback(error);
+      }
+    }
+  }
+
+  settings.setMockOptions(new EngineMonitor(), job.project, job.stack, job.preview);
+  const store = state.getStore();
+  Object.assign(store, {
+    supportsSecrets: true,
+    supportsResourceReferences: true,
+    supportsOutputValues: false,
+    supportsDeletedWith: true,
+    supportsAliasSpecs: true,
+  });
+
+  const errors: Error[] = [];
+  const reported = new Set<unknown>();
+  if (job.typescript) process.env.PULUMI_NODEJS_TYPESCRIPT = "true";
+  // run.js reads one constant from its folder's index.js, whose loading would start the CLI's own main(),
+  // which wants a gRPC monitor: that module is stood in for by the constant alone.
+  const runnerIndex = require.resolve(`${pulumiDir}/cmd/run/index.js`);
+  const Module = require("node:module") as { new (id: string): NodeJS.Module };
+  const stand = new Module(runnerIndex);
+  stand.filename = runnerIndex;
+  stand.loaded = true;
+  stand.exports = { nodeJSProcessExitedAfterLoggingUserActionableMessage: 32 };
+  require.cache[runnerIndex] = stand;
+  const { run } = from(`${pulumiDir}/cmd/run/run`);
+  let outputs: Record<string, unknown> = {};
+  try {
+    outputs =
+      (await run(
+        { _: [job.entry], pwd: job.programDir },
+        () => undefined,
+        (error: Error) => {
+          reported.add(error);
+          errors.push(error);
+        },
+        (error: unknown) => reported.has(error),
+      )) ?? {};
+    await settings.waitForRPCs();
+  } catch (error) {
+    if (!reported.has(error)) errors.push(error as Error);
+  }
+  // Failures inside applies surface as unhandled rejections, which the runner reports on a later turn.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await settings.waitForRPCs().catch((error: Error) => errors.push(error));
+  const succeeded = errors.length === 0;
+  writeState(job.statePath, await executor.finish(succeeded));
+  return { outputs: succeeded ? outputs : {}, records: executor.records, errors: errors.map(describeError) };
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const [jobFile] = process.argv.slice(2);
+const job = JSON.parse(fs.readFileSync(jobFile, "utf8")) as ChildJob;
+main(job)
+  .catch((error: unknown) => ({ outputs: {}, records: [], errors: [describeError(error)] }) as ChildResult)
+  .then((result) => {
+    fs.writeFileSync(job.resultPath, JSON.stringify(result));
+    // The runner keeps handles open (gRPC mocks, timers); the result is written, so end here.
+    process.exit(result.errors.length === 0 ? 0 : 1);
+  });

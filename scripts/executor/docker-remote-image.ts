@@ -1,0 +1,79 @@
+import { parseImageReference } from "../../components/reference";
+import { engineError } from "../../components/engine";
+import { onlyKnownKeys, ResourceKind } from "./kind";
+import { sameValue } from "./state";
+
+const REMOTE_IMAGE_KEYS = ["name", "keepLocally", "platform", "pullTriggers", "forceRemove"];
+
+/** Credentials for a registry host from a Docker provider's `registryAuth` list, as the provider picks them. */
+export function registryAuthFor(
+  providerInputs: Record<string, unknown> | undefined,
+  registry: string,
+): { username: string; password: string; serveraddress: string } | undefined {
+  const entries = (providerInputs?.registryAuth ?? []) as {
+    address?: string;
+    username?: string;
+    password?: string;
+  }[];
+  const entry = entries.find((candidate) => candidate.address?.replace(/^https?:\/\//, "") === registry);
+  if (!entry?.username || entry.password === undefined) return undefined;
+  return { username: entry.username, password: entry.password, serveraddress: registry };
+}
+
+/**
+ * `docker.RemoteImage` (the bridged `docker_image`): pull `name` for `platform` with the provider's
+ * registry credentials for its host; `imageId` is the engine's image ID. Every input forces a new pull
+ * (replacement); the image is removed on delete unless `keepLocally`.
+ */
+export const dockerRemoteImage: ResourceKind = {
+  updatesInPlace: false,
+  deleteBeforeReplace: false,
+  computed: ["imageId", "repoDigest"],
+
+  async check({ inputs }) {
+    onlyKnownKeys("docker.RemoteImage", inputs, REMOTE_IMAGE_KEYS);
+    if (typeof inputs.name !== "string")
+      throw new Error("local executor: docker.RemoteImage name is required");
+    return inputs;
+  },
+
+  unchanged: sameValue,
+
+  async create({ provider }, checked, { docker, providerInputs, progress }) {
+    const name = checked.name as string;
+    const platform = checked.platform as string | undefined;
+    const auth = registryAuthFor(providerInputs(provider), parseImageReference(name, "name").registry);
+    progress(`pulling ${name}${platform ? ` for ${platform}` : ""}`);
+    try {
+      const stream = await docker.pull(name, { platform, ...(auth ? { authconfig: auth } : {}) });
+      await new Promise<void>((resolve, reject) =>
+        docker.modem.followProgress(stream, (error: Error | null, events: { error?: string }[]) => {
+          const failure = error ?? events.find((event) => event.error)?.error;
+          if (failure) reject(failure instanceof Error ? failure : new Error(failure));
+          else resolve();
+        }),
+      );
+    } catch (error) {
+      throw engineError(`pulling ${name}`, error);
+    }
+    const image = await docker.getImage(name).inspect();
+    if (platform && `${image.Os}/${image.Architecture}` !== platform.split("/").slice(0, 2).join("/")) {
+      throw new Error(`local executor: pulled ${name} is ${image.Os}/${image.Architecture}, not ${platform}`);
+    }
+    const repoDigest = image.RepoDigests.find(
+      (digest) => name.includes("@") && name.endsWith(digest.split("@")[1]),
+    );
+    return {
+      id: `${image.Id}${name}`,
+      outputs: { ...checked, imageId: image.Id, repoDigest: repoDigest ?? image.RepoDigests[0] ?? "" },
+    };
+  },
+
+  async remove(_id, outputs, { docker }) {
+    if (outputs.keepLocally === true) return;
+    await docker
+      .getImage(outputs.imageId as string)
+      .remove({ force: outputs.forceRemove === true })
+      .catch(() => undefined);
+  },
+};

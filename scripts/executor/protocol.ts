@@ -1,0 +1,23 @@
+import { RunRecord } from "./executor";
+
+/** What the parent asks of the child process that runs one stack program. */
+export interface ChildJob {
+  /** The folder Pulumi runs the program in (its `pwd`). */
+  programDir: string;
+  /** What Pulumi's runner gets as its program: the `main:` file, or `.` to resolve it from package.json. */
+  entry: string;
+  typescript: boolean;
+  project: string;
+  stack: string;
+  preview: boolean;
+  destroy: boolean;
+  statePath: string;
+  resultPath: string;
+}
+
+/** What the child reports back. */
+export interface ChildResult {
+  outputs: Record<string, unknown>;
+  records: RunRecord[];
+  errors: string[];
+}
