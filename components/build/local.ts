@@ -130,10 +130,11 @@ export async function buildContext(
       platform: options.platform,
       buildargs: options.buildArgs,
       nocache: options.noCache ?? false,
-      cachefrom: options.cacheFrom?.length ? options.cacheFrom : undefined,
+      // The engine takes the list JSON-encoded.
+      cachefrom: options.cacheFrom?.length ? JSON.stringify(options.cacheFrom) : undefined,
       rm: true,
       forcerm: true,
-    } as Docker.ImageBuildOptions)
+    })
     .catch((error: unknown) => {
       throw engineError(doing, error);
     });

@@ -314,7 +314,7 @@ function kubernetesOptions(
   field: string,
 ): KubernetesReplicaOptions {
   const namespace = input.namespace == null ? undefined : dnsLabel(input.namespace, `${field}.namespace`);
-  const provider = input.provider ?? undefined;
+  const provider = (input.provider ?? undefined) as KubernetesProvider | undefined;
   if (provider !== undefined && !KubernetesProvider.isInstance(provider)) {
     throw new InputError(
       `${field}.provider`,

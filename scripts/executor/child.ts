@@ -28,6 +28,7 @@ async function main(job: ChildJob): Promise<ChildResult> {
   const state = from(`${pulumiDir}/runtime/state`);
   const { MockMonitor } = from(`${pulumiDir}/runtime/mocks`);
   const resproto = from(`${pulumiDir}/proto/resource_pb`);
+  const { unknown: unknownInput } = from(`${pulumiDir}/output`);
   const structproto = require(
     require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [pulumiDir] }),
   );
@@ -59,7 +60,12 @@ async function main(job: ChildJob): Promise<ChildResult> {
           resources: Map<string, unknown>;
         };
         const urn = self.newUrn(request.getParent(), request.getType(), request.getName());
-        const inputs = rpc.deserializeProperties(request.getObject());
+        // A preview's not-yet-known inputs come as the runtime's `unknown`; the executor sees the wire sentinel.
+        const inputs = replaceDeep(
+          rpc.deserializeProperties(request.getObject()),
+          unknownInput,
+          rpc.unknownValue,
+        ) as Record<string, unknown>;
         const result = request.getCustom()
           ? await executor.register(
               {
@@ -110,17 +116,26 @@ async function main(job: ChildJob): Promise<ChildResult> {
   require.cache[runnerIndex] = stand;
   const { run } = from(`${pulumiDir}/cmd/run/run`);
   let outputs: Record<string, unknown> = {};
+  // A registration that fails leaves the stack's outputs pending forever: the event loop then drains.
+  const drained = new Promise<never>((_, reject) =>
+    process.once("beforeExit", () =>
+      reject(new Error("the program stopped before its stack outputs resolved")),
+    ),
+  );
   try {
     outputs =
-      (await run(
-        { _: [job.entry], pwd: job.programDir },
-        () => undefined,
-        (error: Error) => {
-          reported.add(error);
-          errors.push(error);
-        },
-        (error: unknown) => reported.has(error),
-      )) ?? {};
+      (await Promise.race([
+        drained,
+        run(
+          { _: [job.entry], pwd: job.programDir },
+          () => undefined,
+          (error: Error) => {
+            reported.add(error);
+            errors.push(error);
+          },
+          (error: unknown) => reported.has(error),
+        ),
+      ])) ?? {};
     await settings.waitForRPCs();
   } catch (error) {
     if (!reported.has(error)) errors.push(error as Error);
@@ -131,6 +146,17 @@ async function main(job: ChildJob): Promise<ChildResult> {
   const succeeded = errors.length === 0;
   writeState(job.statePath, await executor.finish(succeeded));
   return { outputs: succeeded ? outputs : {}, records: executor.records, errors: errors.map(describeError) };
+}
+
+function replaceDeep(value: unknown, target: unknown, replacement: unknown): unknown {
+  if (value === target) return replacement;
+  if (Array.isArray(value)) return value.map((item) => replaceDeep(item, target, replacement));
+  if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, replaceDeep(item, target, replacement)]),
+    );
+  }
+  return value;
 }
 
 function describeError(error: unknown): string {

@@ -63,6 +63,16 @@ const redact = (inner: unknown) => ({
   "[secret]": createHash("sha256").update(JSON.stringify(inner)).digest("hex"),
 });
 
+function containsValue(value: unknown, wanted: unknown): boolean {
+  if (value === wanted) return true;
+  if (typeof value !== "object" || value === null) return false;
+  return Object.values(value).some((item) => containsValue(item, wanted));
+}
+
+function pick({ urn, type, name }: Registration): Pick<RunRecord, "urn" | "type" | "name"> {
+  return { urn, type, name };
+}
+
 /** A redacted copy of checked inputs, in which each secret path holds a hash instead of the value. */
 function redactLike(
   plain: Record<string, unknown>,
@@ -128,6 +138,18 @@ export class Executor {
   ): Promise<{ id: string; outputs: Record<string, unknown> }> {
     const kind = kindOf(registration.type);
     const old = this.previous.resources[registration.urn];
+    if (this.preview && containsValue(registration.inputs, unknown)) {
+      // An input that depends on something not yet made: the provider could check nothing, and neither can we.
+      const operation: Operation = !old ? "create" : kind.updatesInPlace ? "update" : "replace";
+      this.records.push({
+        ...pick(registration),
+        operation,
+        inputs: redactLike(registration.inputs, registration.inputs),
+      });
+      const planned: Record<string, unknown> = { ...registration.inputs };
+      for (const key of kind.computed) planned[key] = unknown;
+      return { id: old?.id ?? "", outputs: planned };
+    }
     const withSecrets = registration.inputs;
     const plainInputs = mapSecrets(withSecrets, reveal) as Record<string, unknown>;
     const reg = { ...registration, inputs: plainInputs };
@@ -135,7 +157,7 @@ export class Executor {
     const checked = await kind.check(reg, oldInputs);
     const stored = redactLike(checked, withSecrets);
     const record = (operation: Operation, id?: string) =>
-      this.records.push({ urn: reg.urn, type: reg.type, name: reg.name, operation, inputs: stored, id });
+      this.records.push({ ...pick(reg), operation, inputs: stored, id });
 
     if (old && oldInputs && kind.unchanged(oldInputs, stored)) {
       this.next.resources[reg.urn] = old;
