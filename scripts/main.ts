@@ -1,110 +1,119 @@
-// The main job: build examples/pausle into a static FROM scratch image, push it, inspect what was pushed,
-// and run replicas of it by digest.
+// The main job: the root stack program (the file the root Pulumi.yaml names as `main:`) builds
+// examples/pausle into a static FROM scratch image, pushes it, inspects what was pushed, and runs replicas
+// of it by digest.
 //
-// With the Pulumi CLI on PATH it runs the root stack (stack.ts) through the Automation API, on a local
-// file backend. Without it, it runs the very same stages through the package's own functions against the
-// local Docker engine, so the pipeline can be seen working on a machine that has no Pulumi.
+// With the Pulumi CLI on PATH it runs through the Automation API, on a local file backend. Without it, the
+// same program runs through the local executor: Pulumi's own Node runner loads it, and each resource it
+// declares is carried out on the local Docker engine.
 //
-//   npm run main -- [--replicas N] [--registry HOST:PORT] [--libc musl|glibc]
-//   npm run main -- --down      remove the replicas the job started (without Pulumi; with it: pulumi destroy)
+//   npm run main -- [--replicas N] [--registry HOST:PORT] [--libc musl|glibc] [--preview]
+//   npm run main -- --down      remove what the job made (pulumi destroy)
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Command } from "commander";
-import { buildLocally, renderBuild } from "../components/build";
-import {
-  dockerReplicaSpecs,
-  listReplicas,
-  removeContainers,
-  startContainers,
-  validateReplicaOptions,
-} from "../components/deploy";
-import { formatSizeReport, inspectImage } from "../components/inspect";
-import { pushLocally, pushName } from "../components/publish";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { runStack, StackRunError } from "./executor";
 
-const ROOT = path.join(__dirname, "..");
+// Compiled to bin/scripts/main.js; the stack lives at the repository root.
+const ROOT = path.resolve(__dirname, __filename.endsWith(".ts") ? ".." : "../..");
+const STACK = "dev";
+
+/** The offline builder images `scripts/dev-env up` makes, used unless the caller chose builders. */
+const LOCAL_BUILDERS: Record<string, string> = {
+  MINIMAL_IMAGE_C_BUILDER: "minimal-image-builder/c:local",
+  MINIMAL_IMAGE_C_GLIBC_BUILDER: "minimal-image-builder/c:local",
+};
 
 function hasPulumi(): boolean {
   try {
-    execFileSync("pulumi", ["version"], { stdio: "ignore" });
+    execFileSync("pulumi", ["version"], { stdio: "ignore", timeout: 30_000 });
     return true;
   } catch {
     return false;
   }
 }
 
-async function withPulumi(flags: Flags): Promise<void> {
+function builderEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(LOCAL_BUILDERS).map(([key, value]) => [key, process.env[key] ?? value]),
+  );
+}
+
+async function withPulumi(flags: Flags): Promise<Record<string, unknown>> {
   const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
   const backend = path.join(os.homedir(), ".minimal-image", "pulumi-state");
   fs.mkdirSync(backend, { recursive: true });
   const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: "dev", workDir: ROOT },
+    { stackName: STACK, workDir: ROOT },
     {
       envVars: {
         PULUMI_BACKEND_URL: `file://${backend}`,
         PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "",
+        ...builderEnv(),
       },
     },
   );
+  if (flags.down) {
+    await stack.destroy({ onOutput: (line) => process.stdout.write(line) });
+    return {};
+  }
   await stack.setAllConfig({
     registryServer: { value: flags.registry },
     replicas: { value: String(flags.replicas) },
     libc: { value: flags.libc },
   });
+  if (flags.preview) {
+    await stack.preview({ onOutput: (line) => process.stdout.write(line) });
+    return {};
+  }
   const result = await stack.up({ onOutput: (line) => process.stdout.write(line) });
-  for (const [key, output] of Object.entries(result.outputs))
-    console.log(`${key}: ${JSON.stringify(output.value)}`);
+  return Object.fromEntries(Object.entries(result.outputs).map(([key, output]) => [key, output.value]));
 }
 
-async function withoutPulumi(flags: Flags): Promise<void> {
-  console.log("pulumi is not on PATH: running the same stages with the package's own functions.");
-  const rendered = renderBuild(path.join(ROOT, "examples", "pausle"), { toolchain: "c", libc: flags.libc });
-  const name = pushName(flags.registry, "pausle", "latest");
-  await buildLocally(rendered, { tag: name });
-  const imageRef = await pushLocally(name);
-  const report = await inspectImage(imageRef);
-  if (!report.isStatic) throw new Error(`${report.binaryPath} is not static`);
-  const options = validateReplicaOptions({ count: flags.replicas, runtime: "docker" });
-  if (options.runtime !== "docker") throw new Error("unreachable: runtime was set to docker");
-  const started = await startContainers(
-    dockerReplicaSpecs({ name: "pausle", imageRef: report.imageRef, options }),
-  );
-  console.log(`imageRef: ${report.imageRef}`);
-  console.log(`compressedSizeBytes: ${report.compressedSizeBytes}`);
-  console.log(`uncompressedSizeBytes: ${report.uncompressedSizeBytes}`);
-  console.log(`binarySizeBytes: ${report.binarySizeBytes}`);
-  console.log(`layerCount: ${report.layerCount}`);
-  console.log(`isStatic: ${report.isStatic}`);
-  console.log(`sizeReport: ${formatSizeReport("pausle", report)}`);
-  console.log(`replicaNames: ${JSON.stringify(started.map((c) => c.name))}`);
-}
-
-async function down(): Promise<void> {
-  const names = (await listReplicas("pausle")).map((replica) => replica.name);
-  await removeContainers(names);
-  console.log(`removed ${names.length} replica(s)${names.length ? `: ${names.join(", ")}` : ""}`);
+async function withExecutor(flags: Flags): Promise<Record<string, unknown>> {
+  console.log("pulumi is not on PATH: running the root stack program through the local executor.");
+  const result = await runStack({
+    dir: ROOT,
+    stack: STACK,
+    destroy: flags.down,
+    preview: flags.preview,
+    config: { registryServer: flags.registry, replicas: String(flags.replicas), libc: flags.libc },
+    env: builderEnv(),
+  });
+  for (const record of result.records)
+    console.log(`  ${record.operation.padEnd(7)} ${record.type} ${record.name}`);
+  return result.outputs;
 }
 
 interface Flags {
   down?: boolean;
+  preview?: boolean;
   replicas: number;
   registry: string;
-  libc: "musl" | "glibc";
+  libc: string;
+}
+
+function replicaCount(value: string): number {
+  const count = Number(value);
+  if (!Number.isSafeInteger(count) || count < 0)
+    throw new InvalidArgumentError("expected a whole number ≥ 0");
+  return count;
 }
 
 const program = new Command("main")
-  .option("--replicas <n>", "replicas to run", (v) => Number(v), 3)
+  .description("Build, push, inspect and run pausle with the root stack program.")
+  .option("--replicas <n>", "replicas to run", replicaCount, 3)
   .option("--registry <host:port>", "registry to push to", "127.0.0.1:5000")
-  .option("--libc <name>", "musl or glibc", "musl")
-  .option("--down", "remove the replicas started without Pulumi")
+  .addOption(new Option("--libc <name>", "C library pausle links").choices(["musl", "glibc"]).default("musl"))
+  .option("--preview", "show what would change, change nothing")
+  .option("--down", "remove what the job made (pulumi destroy)")
   .action(async (flags: Flags) => {
-    if (flags.down) await down();
-    else if (hasPulumi()) await withPulumi(flags);
-    else await withoutPulumi(flags);
+    const outputs = hasPulumi() ? await withPulumi(flags) : await withExecutor(flags);
+    for (const [key, value] of Object.entries(outputs)) console.log(`${key}: ${JSON.stringify(value)}`);
   });
 
 program.parseAsync().catch((error: Error) => {
-  console.error(error.message);
+  console.error(error instanceof StackRunError ? error.message : `main: ${error.message}`);
   process.exitCode = 1;
 });

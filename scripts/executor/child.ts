@@ -145,7 +145,8 @@ async function main(job: ChildJob): Promise<ChildResult> {
   await settings.waitForRPCs().catch((error: Error) => errors.push(error));
   const succeeded = errors.length === 0;
   writeState(job.statePath, await executor.finish(succeeded));
-  return { outputs: succeeded ? outputs : {}, records: executor.records, errors: errors.map(describeError) };
+  const messages = [...new Set(errors.map(describeError))];
+  return { outputs: succeeded ? outputs : {}, records: executor.records, errors: messages };
 }
 
 function replaceDeep(value: unknown, target: unknown, replacement: unknown): unknown {
