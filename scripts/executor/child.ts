@@ -34,7 +34,8 @@ async function main(job: ChildJob): Promise<ChildResult> {
   );
 
   const progress = (line: string) => {
-    if (process.stderr.isTTY) process.stderr.write(`  ${line}\n`);
+    if (process.stderr.isTTY || process.env.MINIMAL_IMAGE_PROGRESS === "1")
+      process.stderr.write(`  ${line}\n`);
   };
   const previous = readState(job.statePath);
   if (job.destroy) {
@@ -43,6 +44,9 @@ async function main(job: ChildJob): Promise<ChildResult> {
     return { outputs: {}, records: [], errors: [] };
   }
   const executor = new Executor(previous, job.preview, { programDir: job.programDir, progress });
+  let inFlight = 0;
+  const carriedOutErrors: Error[] = [];
+  let failed: () => void = () => undefined;
 
   class EngineMonitor extends MockMonitor {
     constructor() {
@@ -54,6 +58,7 @@ async function main(job: ChildJob): Promise<ChildResult> {
     }
 
     async registerResource(request: ProtoRequest, callback: Callback) {
+      inFlight += 1;
       try {
         const self = this as unknown as {
           newUrn(parent: string, type: string, name: string): string;
@@ -87,7 +92,12 @@ async function main(job: ChildJob): Promise<ChildResult> {
         response.setObject(structproto.Struct.fromJavaScript(serialized));
         callback(null, response);
       } catch (error) {
+        // The engine stops at the first failed step; so does the run, once the steps in flight are done.
+        carriedOutErrors.push(error as Error);
         callback(error);
+      } finally {
+        inFlight -= 1;
+        if (carriedOutErrors.length > 0 && inFlight === 0) failed();
       }
     }
   }
@@ -116,33 +126,39 @@ async function main(job: ChildJob): Promise<ChildResult> {
   require.cache[runnerIndex] = stand;
   const { run } = from(`${pulumiDir}/cmd/run/run`);
   let outputs: Record<string, unknown> = {};
-  // A registration that fails leaves the stack's outputs pending forever: the event loop then drains.
-  const drained = new Promise<never>((_, reject) =>
-    process.once("beforeExit", () =>
-      reject(new Error("the program stopped before its stack outputs resolved")),
-    ),
-  );
+  // A registration that fails leaves the stack's outputs pending forever: the run ends once the
+  // registrations in flight settle after the first reported error (as the CLI stops at its first error),
+  // or when the event loop drains.
+  const stopped = new Promise<void>((resolve) => {
+    failed = resolve;
+    process.once("beforeExit", () => resolve());
+  }).then(() => {
+    throw carriedOutErrors[0] ?? new Error("the program stopped before its stack outputs resolved");
+  });
   try {
     outputs =
       (await Promise.race([
-        drained,
+        stopped,
         run(
           { _: [job.entry], pwd: job.programDir },
           () => undefined,
           (error: Error) => {
             reported.add(error);
             errors.push(error);
+            failed();
           },
           (error: unknown) => reported.has(error),
         ),
       ])) ?? {};
     await settings.waitForRPCs();
   } catch (error) {
-    if (!reported.has(error)) errors.push(error as Error);
+    if (!reported.has(error) && errors.length === 0) errors.push(error as Error);
   }
-  // Failures inside applies surface as unhandled rejections, which the runner reports on a later turn.
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  await settings.waitForRPCs().catch((error: Error) => errors.push(error));
+  if (carriedOutErrors.length === 0) {
+    // Failures inside applies surface as unhandled rejections, which the runner reports on a later turn.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await settings.waitForRPCs().catch((error: Error) => errors.push(error));
+  }
   const succeeded = errors.length === 0;
   writeState(job.statePath, await executor.finish(succeeded));
   const messages = [...new Set(errors.map(describeError))];
