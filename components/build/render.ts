@@ -90,5 +90,6 @@ export function renderBuild(
   context: { env?: Record<string, string | undefined>; name?: FieldNamer; sourceField?: string } = {},
 ): RenderedBuild {
   const recipe = resolveRecipe(source, options, context);
-  return { dockerfile: renderDockerfile(recipe), contextFiles: listContextFiles(recipe.sourceDir), recipe };
+  const contextFiles = listContextFiles(recipe.sourceDir, context.sourceField ?? "source");
+  return { dockerfile: renderDockerfile(recipe), contextFiles, recipe };
 }
