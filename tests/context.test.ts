@@ -75,7 +75,7 @@ describe("build context", () => {
         error.message,
         /"pipe" in .* is a FIFO \(named pipe\), which a build context cannot carry/,
       );
-      assert.match(error.message, /Add `pipe` to .*\.dockerignore, or move it out of the folder/);
+      assert.match(error.message, /List it in .*\.dockerignore, or move it out of the folder/);
     });
 
     it("skips a FIFO that .dockerignore excludes, and packs the rest", () => {

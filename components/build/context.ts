@@ -37,7 +37,7 @@ export function listContextFiles(contextDir: string, field = "source"): string[]
         throw new InputError(
           field,
           `${JSON.stringify(child)} in ${contextDir} is ${kind}, which a build context cannot carry`,
-          `Add \`${child}\` to ${ignoreFile}, or move it out of the folder`,
+          `List it in ${ignoreFile}, or move it out of the folder`,
         );
       }
       files.push(child);

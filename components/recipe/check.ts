@@ -9,8 +9,15 @@ import { describe } from "../reference";
  * as UTF-8 (it would silently become U+FFFD).
  */
 const UNWRITABLE = /(?!\t)\p{Cc}|\p{Cs}/u;
+/** How much of a refused value an error shows. */
+const SHOWN = 60;
 /** Docker's line continuation: an escape character, then only blanks, at the end of a line. */
 const LINE_CONTINUATION = /\\[ \t]*$/;
+
+/** A refused value as errors show it: escaped, and cut short. */
+function shown(value: string): string {
+  return describe(value.length > SHOWN ? `${value.slice(0, SHOWN)}…` : value);
+}
 
 /**
  * Checks one string of a recipe where it enters: not blank, no control characters, well-formed Unicode.
@@ -25,7 +32,7 @@ export function checkRecipeString(value: string, field: string): string {
     const code = bad[0].charCodeAt(0).toString(16).padStart(4, "0").toUpperCase();
     throw new InputError(
       field,
-      `${describe(value)} contains U+${code} (a control character or a lone surrogate) at offset ${bad.index}`,
+      `${shown(value)} contains U+${code} (a control character or a lone surrogate) at offset ${bad.index}`,
       "Remove it: a line break would start a new Dockerfile instruction, and NUL cannot be passed to a program",
     );
   }
@@ -43,14 +50,14 @@ export function checkShellSnippet(value: string, field: string): string {
   if (LINE_CONTINUATION.test(value)) {
     throw new InputError(
       field,
-      `${describe(value)} ends in a backslash, which would continue the Dockerfile line`,
+      `${shown(value)} ends in a backslash, which would continue the Dockerfile line`,
       "Remove the trailing backslash",
     );
   }
   if (value.includes("<<")) {
     throw new InputError(
       field,
-      `${describe(value)} holds \`<<\`, which BuildKit reads as a here-document over the following lines`,
+      `${shown(value)} holds \`<<\`, which BuildKit reads as a here-document over the following lines`,
       "Put those commands in a script inside the source folder and run the script",
     );
   }
@@ -67,7 +74,7 @@ export function checkRelativePath(value: string, field: string): string {
   if (path.posix.isAbsolute(value) || normalized === ".." || normalized.startsWith("../")) {
     throw new InputError(
       field,
-      `${describe(value)} is outside the source folder`,
+      `${shown(value)} is outside the source folder`,
       "Give a path inside the source folder, relative to it, e.g. `build/app`",
     );
   }

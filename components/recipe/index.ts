@@ -238,6 +238,12 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
     }
     return value as T;
   };
+  const checkedString = (value: unknown, field: string, check: StringCheck): string => {
+    if (typeof value !== "string") {
+      throw new InputError(field, `expected a string, got ${describe(value)}`, "Quote the value as a string");
+    }
+    return check(value, field);
+  };
   const text = (
     key: string,
     check: StringCheck = checkRecipeString,
@@ -245,16 +251,9 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
   ): string | undefined => {
     const value = raw[key];
     if (value === undefined) return undefined;
-    if (typeof value !== "string") {
-      throw new InputError(
-        name(key),
-        `expected a string, got ${describe(value)}`,
-        "Quote the value as a string",
-      );
-    }
-    const checked = check(value, name(key));
-    if (rule && !rule.pattern.test(value)) {
-      throw new InputError(name(key), `${describe(value)} is not valid`, rule.hint);
+    const checked = checkedString(value, name(key), check);
+    if (rule && !rule.pattern.test(checked)) {
+      throw new InputError(name(key), `${describe(checked)} is not valid`, rule.hint);
     }
     return checked;
   };
@@ -268,16 +267,7 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
         `Give e.g. ["a", "b"]`,
       );
     }
-    return value.map((item, i) => {
-      if (typeof item !== "string") {
-        throw new InputError(
-          `${name(key)}[${i}]`,
-          `expected a string, got ${describe(item)}`,
-          "Quote the value as a string",
-        );
-      }
-      return check(item, `${name(key)}[${i}]`);
-    });
+    return value.map((item, i) => checkedString(item, `${name(key)}[${i}]`, check));
   };
   const extras = strings("extras");
   extras?.forEach((extra, i) => {
@@ -299,8 +289,11 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
     ldflags: strings("ldflags"),
     goPackage: text(
       "goPackage",
-      // Checked as a path, but kept as written: `go build` needs the leading `./` of a relative package.
-      (value, field) => (checkRelativePath(value, field), value),
+      (value, field) => {
+        checkRelativePath(value, field);
+        // Kept as written: `go build` needs the leading `./` that normalizing would drop.
+        return value;
+      },
       {
         pattern: GO_PACKAGE,
         hint: "Give a package path relative to the module root, e.g. `.` or `./cmd/server`",
