@@ -70,7 +70,8 @@ describe("recipes and rendering", () => {
   });
 
   it("renders byte-identical output for the same inputs, whatever the options", () => {
-    const word = fc.string({ minLength: 1, maxLength: 12 });
+    // Values the recipe accepts, shell metacharacters included; tests/recipe-injection.test.ts covers the rest.
+    const word = fc.stringMatching(/^[A-Za-z0-9 ._=+'"$;&|-]{0,11}[A-Za-z0-9]$/);
     const options = fc.record(
       {
         libc: fc.constantFrom("musl", "glibc"),
@@ -189,7 +190,7 @@ describe("recipes and rendering", () => {
         "an output outside the build",
         () => [pausle(), { buildCommand: "make", output: "../app" }],
         "recipe.output",
-        /outside the build/,
+        /outside the source folder/,
       ],
       [
         "an absolute output",
@@ -241,10 +242,113 @@ describe("recipes and rendering", () => {
         "recipe.toolchain",
         /cannot tell/,
       ],
+      [
+        "an output with a Dockerfile line in it",
+        () => [pausle(), { buildCommand: "make", output: "app\nRUN echo INJECTED" }],
+        "recipe.output",
+        /U\+000A .*Remove it: a line break would start a new Dockerfile instruction/,
+      ],
+      [
+        "an output that is the folder itself",
+        () => [pausle(), { buildCommand: "make", output: "./" }],
+        "recipe.output",
+        /source folder itself/,
+      ],
+      [
+        "a C flag with a newline",
+        () => [pausle(), { cflags: ["-O2", "-g", "-x\nRUN id"] }],
+        "recipe.cflags[2]",
+        /U\+000A/,
+      ],
+      ["a linker flag with a carriage return", () => [pausle(), { ldflags: ["-lm\r"] }], "recipe.ldflags[0]"],
+      [
+        "a source outside the folder",
+        () => [pausle(), { sources: ["../x.c"] }],
+        "recipe.sources[0]",
+        /outside/,
+      ],
+      ["an absolute source", () => [pausle(), { sources: ["/etc/passwd"] }], "recipe.sources[0]", /outside/],
+      ["an empty setup command", () => [pausle(), { setup: [""] }], "recipe.setup[0]", /is empty/],
+      ["a blank build command", () => [pausle(), { buildCommand: "  ", output: "a" }], "recipe.buildCommand"],
+      [
+        "a build command that continues the Dockerfile line",
+        () => [pausle(), { buildCommand: "make \\ ", output: "a" }],
+        "recipe.buildCommand",
+        /backslash/,
+      ],
+      [
+        "a setup command with a here-document",
+        () => [pausle(), { setup: ["cat <<EOF"] }],
+        "recipe.setup[0]",
+        /here-document.*script inside the source folder/,
+      ],
+      [
+        "an entrypoint arg with NUL",
+        () => [pausle(), { entrypointArgs: ["a\0b"] }],
+        "recipe.entrypointArgs[0]",
+      ],
+      [
+        "an empty entrypoint arg",
+        () => [pausle(), { entrypointArgs: ["a", ""] }],
+        "recipe.entrypointArgs[1]",
+      ],
+      [
+        "a go package that climbs out of the module",
+        () => [path.join(EXAMPLES, "hello-go"), { goPackage: "./../x" }],
+        "recipe.goPackage",
+        /outside/,
+      ],
     ];
     for (const [what, args, field, pattern] of cases) {
       it(`rejects ${what}`, () =>
         expectInputError(() => renderBuild(...args(), { env: NO_ENV }), field, pattern));
     }
+
+    it("rejects a setup variable with a newline, naming the variable", () => {
+      const env = { MINIMAL_IMAGE_C_BUILDER: "mirror.internal/cc", MINIMAL_IMAGE_C_SETUP: "true\nRUN id" };
+      expectInputError(() => renderBuild(pausle(), {}, { env }), "MINIMAL_IMAGE_C_SETUP", /U\+000A/);
+    });
+
+    describe("names read from the folder are input too", () => {
+      let dir: string;
+      beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-hostile-"))));
+      afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+      it("rejects a C file whose name holds a newline", () => {
+        fs.writeFileSync(path.join(dir, "main.c"), "int main(void) { return 0; }\n");
+        fs.writeFileSync(path.join(dir, "x\nRUN id\n.c"), "");
+        expectInputError(() => renderBuild(dir, {}, { env: NO_ENV }), "recipe.sources", /U\+000A/);
+      });
+
+      it("rejects a Cargo.toml binary name that is not a cargo target name", () => {
+        fs.writeFileSync(path.join(dir, "Cargo.toml"), '[package]\nname = "x\\"; id; \\""\n');
+        expectInputError(
+          () => renderBuild(dir, {}, { env: NO_ENV }),
+          "recipe.cargoBin",
+          /not a cargo target/,
+        );
+      });
+    });
+  });
+
+  describe("shell words are quoted where they meet the shell", () => {
+    it("quotes the output in the static check and in cp", () => {
+      const { dockerfile } = renderBuild(
+        path.join(EXAMPLES, "pausle"),
+        { buildCommand: "make", output: "out dir/app;id" },
+        { env: NO_ENV },
+      );
+      assert.match(dockerfile, /' static-check '\/src\/out dir\/app;id' \\\n/);
+      assert.match(dockerfile, /^ && cp '\/src\/out dir\/app;id' \/minimal-image\/rootfs\/pausle \\$/m);
+    });
+
+    it("keeps a source named like an option from being read as one", () => {
+      const { dockerfile } = renderBuild(
+        path.join(EXAMPLES, "pausle"),
+        { sources: ["-x.c", "./pausle.c"] },
+        { env: NO_ENV },
+      );
+      assert.match(dockerfile, / \.\/-x\.c pausle\.c \$LDFLAGS/);
+    });
   });
 });

@@ -40,6 +40,15 @@ describe("the builder stage's static check", () => {
     assert.match(stderr, /needs shared libraries: libc\.so\.6/);
   });
 
+  it("takes a path with blanks and shell metacharacters as one word", () => {
+    const odd = path.join(dir, "out dir;$(false)");
+    fs.mkdirSync(odd);
+    const binary = path.join(odd, "app 'x'");
+    fs.copyFileSync(compile("static-for-odd-path", "-static"), binary);
+    fs.chmodSync(binary, 0o755);
+    assert.deepEqual(check(binary), { status: 0, stderr: "" });
+  });
+
   it("fails a file that is not ELF", () => {
     const text = path.join(dir, "script.sh");
     fs.writeFileSync(text, "#!/bin/sh\necho hi\n");

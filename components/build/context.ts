@@ -1,13 +1,25 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import dockerignore from "@balena/dockerignore";
+import { InputError } from "../errors";
+
+/** What a directory entry is, for entries a build context cannot carry (only files, folders and links can). */
+function specialKind(entry: fs.Dirent): string | undefined {
+  if (entry.isFile() || entry.isDirectory() || entry.isSymbolicLink()) return undefined;
+  if (entry.isFIFO()) return "a FIFO (named pipe)";
+  if (entry.isSocket()) return "a socket";
+  if (entry.isBlockDevice() || entry.isCharacterDevice()) return "a device";
+  return "a special file";
+}
 
 /**
  * The files `docker build` sends for a folder: every file below it, minus what its `.dockerignore` excludes
  * (Docker's own pattern rules, `!` exceptions included). Paths are relative, `/`-separated and sorted, so
- * the list is the same on every machine.
+ * the list is the same on every machine. A FIFO, socket or device that is not excluded is refused: reading
+ * one would block the context packer or send endless data. Only directory entries are read, never a file.
+ * @param field how the folder is named in errors.
  */
-export function listContextFiles(contextDir: string): string[] {
+export function listContextFiles(contextDir: string, field = "source"): string[] {
   const ignoreFile = path.join(contextDir, ".dockerignore");
   const ignore = dockerignore({ ignorecase: false });
   if (fs.existsSync(ignoreFile)) ignore.add(fs.readFileSync(ignoreFile, "utf8").split(/\r?\n/));
@@ -15,8 +27,20 @@ export function listContextFiles(contextDir: string): string[] {
   const walk = (relative: string): void => {
     for (const entry of fs.readdirSync(path.join(contextDir, relative), { withFileTypes: true })) {
       const child = relative === "" ? entry.name : `${relative}/${entry.name}`;
-      if (entry.isDirectory()) walk(child);
-      else if (!ignore.ignores(child)) files.push(child);
+      if (entry.isDirectory()) {
+        walk(child);
+        continue;
+      }
+      if (ignore.ignores(child)) continue;
+      const kind = specialKind(entry);
+      if (kind !== undefined) {
+        throw new InputError(
+          field,
+          `${JSON.stringify(child)} in ${contextDir} is ${kind}, which a build context cannot carry`,
+          `List it in ${ignoreFile}, or move it out of the folder`,
+        );
+      }
+      files.push(child);
     }
   };
   walk("");

@@ -1,4 +1,4 @@
-import { FieldNamer, resolveRecipe, ResolvedRecipe } from "../recipe";
+import { FieldNamer, resolveRecipe, ResolvedRecipe, shellQuote } from "../recipe";
 import { Extra } from "../recipe/types";
 import { BUILD_DIR } from "../recipe/toolchain";
 import { listContextFiles } from "./context";
@@ -40,14 +40,15 @@ function copyFromBuilder(source: string, targetDir: string, what: string): strin
 /** Renders the multi-stage Dockerfile for an already resolved recipe. Pure: same recipe, same bytes. */
 export function renderDockerfile(recipe: ResolvedRecipe): string {
   const { plan, builder, binaryName } = recipe;
+  const installed = shellQuote(`${ROOTFS}/${binaryName}`);
   const envAssignments = Object.entries(plan.env)
     .map(([key, value]) => `${key}=${value}`)
     .join(" ");
   const finish = [
     staticCheckCommand(plan.output, "; \\\n    "),
     `mkdir -p ${ROOTFS}`,
-    `cp ${plan.output} ${ROOTFS}/${binaryName}`,
-    `chmod 0555 ${ROOTFS}/${binaryName}`,
+    `cp ${shellQuote(plan.output)} ${installed}`,
+    `chmod 0555 ${installed}`,
     ...recipe.extras.map((extra) => EXTRA_STEPS[extra]),
     // A fixed timestamp makes the layer's bytes, and so its digest and compressed size, reproducible.
     `find ${ROOTFS} -exec touch -h -d @0 {} +`,
@@ -89,5 +90,6 @@ export function renderBuild(
   context: { env?: Record<string, string | undefined>; name?: FieldNamer; sourceField?: string } = {},
 ): RenderedBuild {
   const recipe = resolveRecipe(source, options, context);
-  return { dockerfile: renderDockerfile(recipe), contextFiles: listContextFiles(recipe.sourceDir), recipe };
+  const contextFiles = listContextFiles(recipe.sourceDir, context.sourceField ?? "source");
+  return { dockerfile: renderDockerfile(recipe), contextFiles, recipe };
 }

@@ -1,3 +1,5 @@
+import { shellQuote } from "../recipe";
+
 /**
  * A POSIX sh program, run in the builder stage, that fails the build when a binary is not static: it has an
  * ELF interpreter (PT_INTERP) or needs shared libraries (DT_NEEDED). It reads the ELF headers with `od`,
@@ -43,6 +45,5 @@ const STATEMENTS = [
  * @param separator between statements: `"; "` for one line, or with a Dockerfile line continuation.
  */
 export function staticCheckCommand(binaryPath: string, separator = "; "): string {
-  const script = STATEMENTS.join(separator).replace(/'/g, `'\\''`);
-  return `sh -c '${script}' static-check ${binaryPath}`;
+  return `sh -c ${shellQuote(STATEMENTS.join(separator))} static-check ${shellQuote(binaryPath)}`;
 }

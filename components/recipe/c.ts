@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import { InputError } from "../errors";
+import { checkRecipeString } from "./check";
 import { BUILD_DIR, shellQuote, ToolchainRecipe } from "./toolchain";
 
 /**
@@ -11,12 +12,18 @@ import { BUILD_DIR, shellQuote, ToolchainRecipe } from "./toolchain";
 const CFLAGS = "-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-ident";
 const LDFLAGS = "-static -no-pie -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -s";
 
-function topLevelCSources(sourceDir: string): string[] {
+/** The `*.c` files at the top of the folder; their names are input too, checked like `sources`. */
+function topLevelCSources(sourceDir: string, field: string): string[] {
   return fs
     .readdirSync(sourceDir, { withFileTypes: true })
     .filter((entry) => entry.isFile() && entry.name.endsWith(".c"))
-    .map((entry) => entry.name)
+    .map((entry) => checkRecipeString(entry.name, field))
     .sort();
+}
+
+/** A source path as one compiler argument; `./` keeps a name such as `-x.c` from being read as an option. */
+function sourceArgument(file: string): string {
+  return shellQuote(file.startsWith("-") ? `./${file}` : file);
 }
 
 export const cRecipe: ToolchainRecipe = {
@@ -40,7 +47,7 @@ export const cRecipe: ToolchainRecipe = {
     return { CC: cc, CFLAGS: shellQuote(CFLAGS), LDFLAGS: shellQuote(LDFLAGS) };
   },
   plan(sourceDir, options, name, binaryName) {
-    const sources = options.sources ?? topLevelCSources(sourceDir);
+    const sources = options.sources ?? topLevelCSources(sourceDir, name("sources"));
     if (sources.length === 0) {
       throw new InputError(
         name("sources"),
@@ -53,7 +60,7 @@ export const cRecipe: ToolchainRecipe = {
     const output = `${BUILD_DIR}/${binaryName}`;
     // objcopy drops the `.comment` section that the C library's start files still carry.
     const command =
-      `"$CC" ${cflags} -o ${output} ${sources.map(shellQuote).join(" ")} ${ldflags}` +
+      `"$CC" ${cflags} -o ${output} ${sources.map(sourceArgument).join(" ")} ${ldflags}` +
       ` && objcopy --remove-section=.comment ${output}`;
     return { command, output };
   },

@@ -3,8 +3,9 @@ import * as path from "node:path";
 import { InputError } from "../errors";
 import { describe, parseImageReference } from "../reference";
 import { cRecipe } from "./c";
+import { checkRecipeString, checkRelativePath, checkShellSnippet } from "./check";
 import { goRecipe } from "./go";
-import { rustRecipe } from "./rust";
+import { CARGO_BIN, rustRecipe } from "./rust";
 import { FieldNamer, ToolchainRecipe } from "./toolchain";
 import { Builder, BuildPlan, Extra, Libc, RecipeOptions, Toolchain } from "./types";
 
@@ -17,7 +18,6 @@ const LIBCS: Libc[] = ["musl", "glibc"];
 const EXTRAS: Extra[] = ["ca-certificates", "zoneinfo", "passwd"];
 const BINARY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const GO_PACKAGE = /^\.(\/[A-Za-z0-9._~-]+)*\/?$/;
-const CARGO_BIN = /^[A-Za-z0-9_-]+$/;
 
 /** Everything the build stage needs, validated and with every default applied. */
 export interface ResolvedRecipe {
@@ -49,7 +49,8 @@ export function defaultBuilders(): Record<string, Builder> {
 /**
  * Validates recipe options against a source folder and applies every default. Reads the folder (to detect
  * the toolchain, list C sources, read Cargo.toml) but builds nothing. Throws {@link InputError} naming the
- * first bad field.
+ * first bad field. Every string, from the options, the environment or the folder, is checked here, once:
+ * what comes out can be rendered into a Dockerfile without adding a line to it.
  */
 export function resolveRecipe(source: unknown, raw: unknown, context: ResolveContext = {}): ResolvedRecipe {
   const name = context.name ?? ((option: string) => `recipe.${option}`);
@@ -83,7 +84,7 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
       );
     }
     command = options.buildCommand;
-    output = checkOutputPath(options.output, name);
+    output = `/src/${options.output}`;
   } else {
     if (options.output !== undefined) {
       throw new InputError(
@@ -160,23 +161,6 @@ function defaultBinaryName(sourceDir: string, name: FieldNamer): string {
   return candidate;
 }
 
-function checkOutputPath(output: string, name: FieldNamer): string {
-  const normalized = path.posix.normalize(output);
-  if (
-    path.posix.isAbsolute(output) ||
-    normalized === ".." ||
-    normalized.startsWith("../") ||
-    normalized === "."
-  ) {
-    throw new InputError(
-      name("output"),
-      `"${output}" is outside the build`,
-      "Give a path inside the source folder, relative to it, e.g. `build/app`",
-    );
-  }
-  return `/src/${normalized}`;
-}
-
 function resolveBuilder(
   recipe: ToolchainRecipe,
   options: RecipeOptions,
@@ -186,19 +170,40 @@ function resolveBuilder(
   const key = recipe.builderKey(options);
   const imageVar = `MINIMAL_IMAGE_${key}_BUILDER`;
   const setupVar = `MINIMAL_IMAGE_${key}_SETUP`;
-  const fromEnv = env[imageVar] !== undefined && env[imageVar] !== "" ? env[imageVar] : undefined;
-  const image = options.builderImage ?? fromEnv ?? recipe.defaultBuilders[key].image;
+  // Empty variables mean what the README says: an unset builder, no setup.
+  const imageFromEnv = env[imageVar] ? checkRecipeString(env[imageVar], imageVar) : undefined;
+  const setupFromEnv = env[setupVar] ? checkShellSnippet(env[setupVar], setupVar) : env[setupVar];
+  const image = options.builderImage ?? imageFromEnv ?? recipe.defaultBuilders[key].image;
   // A default image always parses; an override from the environment is named by its variable.
   parseImageReference(image, options.builderImage !== undefined ? name("builderImage") : imageVar);
   let setup: string[];
   if (options.setup !== undefined) setup = options.setup;
-  else if (env[setupVar] !== undefined) setup = env[setupVar] === "" ? [] : [env[setupVar] as string];
-  else if (options.builderImage !== undefined || fromEnv !== undefined) setup = [];
+  else if (setupFromEnv !== undefined) setup = setupFromEnv === "" ? [] : [setupFromEnv];
+  else if (options.builderImage !== undefined || imageFromEnv !== undefined) setup = [];
   else setup = recipe.defaultBuilders[key].setup;
   return { image, setup };
 }
 
-/** Type-checks every field, so that JavaScript and config-file callers get the same clear errors. */
+/** Checks one string where it enters and returns the value to use; throws an InputError naming `field`. */
+type StringCheck = (value: string, field: string) => string;
+
+/** The binary a custom build command leaves, as a path inside the source folder (not the folder itself). */
+function checkOutputPath(value: string, field: string): string {
+  const output = checkRelativePath(value, field);
+  if (output === "." || output === "./") {
+    throw new InputError(
+      field,
+      `${describe(value)} is the source folder itself`,
+      "Give the path of the binary, relative to the source folder, e.g. `build/app`",
+    );
+  }
+  return output;
+}
+
+/**
+ * Type-checks every field, so that JavaScript and config-file callers get the same clear errors, and checks
+ * every string once (see {@link checkRecipeString}); shell snippets and paths get their own stricter checks.
+ */
 function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOptions {
   const known = new Set<string>([
     "toolchain",
@@ -233,15 +238,26 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
     }
     return value as T;
   };
-  const text = (key: string, pattern?: RegExp, hint?: string): string | undefined => {
+  const checkedString = (value: unknown, field: string, check: StringCheck): string => {
+    if (typeof value !== "string") {
+      throw new InputError(field, `expected a string, got ${describe(value)}`, "Quote the value as a string");
+    }
+    return check(value, field);
+  };
+  const text = (
+    key: string,
+    check: StringCheck = checkRecipeString,
+    rule?: { pattern: RegExp; hint: string },
+  ): string | undefined => {
     const value = raw[key];
     if (value === undefined) return undefined;
-    if (typeof value !== "string" || value.trim() === "" || (pattern && !pattern.test(value))) {
-      throw new InputError(name(key), `${describe(value)} is not valid`, hint ?? "Give a non-empty string");
+    const checked = checkedString(value, name(key), check);
+    if (rule && !rule.pattern.test(checked)) {
+      throw new InputError(name(key), `${describe(checked)} is not valid`, rule.hint);
     }
-    return value;
+    return checked;
   };
-  const strings = (key: string): string[] | undefined => {
+  const strings = (key: string, check: StringCheck = checkRecipeString): string[] | undefined => {
     const value = raw[key];
     if (value === undefined) return undefined;
     if (!Array.isArray(value)) {
@@ -251,16 +267,7 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
         `Give e.g. ["a", "b"]`,
       );
     }
-    value.forEach((item, i) => {
-      if (typeof item !== "string") {
-        throw new InputError(
-          `${name(key)}[${i}]`,
-          `expected a string, got ${describe(item)}`,
-          "Quote the value as a string",
-        );
-      }
-    });
-    return value as string[];
+    return value.map((item, i) => checkedString(item, `${name(key)}[${i}]`, check));
   };
   const extras = strings("extras");
   extras?.forEach((extra, i) => {
@@ -277,24 +284,33 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
   return {
     toolchain: oneOf("toolchain", TOOLCHAINS),
     libc: oneOf("libc", LIBCS),
-    sources: strings("sources"),
+    sources: strings("sources", checkRelativePath),
     cflags: strings("cflags"),
     ldflags: strings("ldflags"),
     goPackage: text(
       "goPackage",
-      GO_PACKAGE,
-      "Give a package path relative to the module root, e.g. `.` or `./cmd/server`",
+      (value, field) => {
+        checkRelativePath(value, field);
+        // Kept as written: `go build` needs the leading `./` that normalizing would drop.
+        return value;
+      },
+      {
+        pattern: GO_PACKAGE,
+        hint: "Give a package path relative to the module root, e.g. `.` or `./cmd/server`",
+      },
     ),
-    cargoBin: text("cargoBin", CARGO_BIN, "Give a cargo binary target name, e.g. `server`"),
-    buildCommand: text("buildCommand"),
-    output: text("output"),
-    binaryName: text(
-      "binaryName",
-      BINARY_NAME,
-      "Use 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit",
-    ),
+    cargoBin: text("cargoBin", checkRecipeString, {
+      pattern: CARGO_BIN,
+      hint: "Give a cargo binary target name, e.g. `server`",
+    }),
+    buildCommand: text("buildCommand", checkShellSnippet),
+    output: text("output", checkOutputPath),
+    binaryName: text("binaryName", checkRecipeString, {
+      pattern: BINARY_NAME,
+      hint: "Use 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit",
+    }),
     builderImage,
-    setup: strings("setup"),
+    setup: strings("setup", checkShellSnippet),
     extras: extras as Extra[] | undefined,
     entrypointArgs: strings("entrypointArgs"),
   };

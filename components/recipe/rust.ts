@@ -2,7 +2,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { InputError } from "../errors";
+import { describe } from "../reference";
 import { BUILD_DIR, FieldNamer, shellQuote, ToolchainRecipe } from "./toolchain";
+
+/** A cargo binary target name, from the options or from Cargo.toml. */
+export const CARGO_BIN = /^[A-Za-z0-9_-]+$/;
 
 interface CargoManifest {
   package?: { name?: unknown };
@@ -23,8 +27,18 @@ function cargoBinary(sourceDir: string, name: FieldNamer): string {
     );
   }
   const bins = (manifest.bin ?? []).map((bin) => bin.name).filter((n): n is string => typeof n === "string");
-  if (bins.length === 1) return bins[0];
-  if (bins.length === 0 && typeof manifest.package?.name === "string") return manifest.package.name;
+  const found = bins.length === 1 ? bins[0] : bins.length === 0 ? manifest.package?.name : undefined;
+  if (typeof found === "string") {
+    // The folder is input too: a name from Cargo.toml reaches the build command like the option does.
+    if (!CARGO_BIN.test(found)) {
+      throw new InputError(
+        name("cargoBin"),
+        `Cargo.toml names the binary ${describe(found)}, which is not a cargo target name`,
+        "Fix the name in Cargo.toml, or name the binary target with `cargoBin`",
+      );
+    }
+    return found;
+  }
   throw new InputError(
     name("cargoBin"),
     bins.length > 1
@@ -61,7 +75,7 @@ export const rustRecipe: ToolchainRecipe = {
     const command =
       `target="$(rustc -vV | sed -n 's/^host: //p')" && ` +
       `cargo build --release${locked} --target "$target" --bin ${shellQuote(bin)} && ` +
-      `cp "target/$target/release/${bin}" ${output}`;
+      `cp "target/$target/release/"${shellQuote(bin)} ${output}`;
     return { command, output };
   },
 };

@@ -13,13 +13,19 @@ export type Libc = "musl" | "glibc";
  */
 export type Extra = "ca-certificates" | "zoneinfo" | "passwd";
 
-/** How to turn a source folder into a static binary. Every field is optional; see each default. */
+/**
+ * How to turn a source folder into a static binary. Every field is optional; see each default.
+ *
+ * Every string, here and in the `MINIMAL_IMAGE_*` variables, must be one line: no line break, carriage
+ * return, NUL or other control character (tab is fine), and not blank. Values are passed to the build as
+ * single, quoted words, except `setup` and `buildCommand`, which are shell by design.
+ */
 export interface RecipeOptions {
   /** Language of the program. Default: detected from the folder (`go.mod` → go, `Cargo.toml` → rust, `*.c` → c). */
   toolchain?: Toolchain;
   /** C library for the `c` toolchain. Default `musl`; `glibc` reproduces a glibc `-static` build. */
   libc?: Libc;
-  /** `c` only: source files relative to the folder. Default: every `*.c` file at its top level. */
+  /** `c` only: source files relative to the folder, inside it. Default: every `*.c` file at its top level. */
   sources?: string[];
   /** `c` only: extra compiler flags, appended after the size-minded defaults. */
   cflags?: string[];
@@ -33,9 +39,11 @@ export interface RecipeOptions {
    * Your own build command (`make`, `./configure && make`, a script), run with `sh -c` in the source folder
    * inside the builder. The toolchain's static flags are exported to it as environment variables
    * (`CC`, `CFLAGS`, `LDFLAGS` for c; `CGO_ENABLED=0` for go; `RUSTFLAGS` for rust). Requires `output`.
+   * Shell by design, so it may not end in a backslash nor hold `<<`, either of which would reach past its
+   * Dockerfile line; put a here-document in a script in the folder instead.
    */
   buildCommand?: string;
-  /** With `buildCommand`: the path of the binary it produces, relative to the source folder. */
+  /** With `buildCommand`: the path of the binary it produces, relative to the source folder and inside it. */
   output?: string;
   /** Name of the binary inside the image (`/<binaryName>`). Default: the source folder's name. */
   binaryName?: string;
@@ -45,7 +53,8 @@ export interface RecipeOptions {
    */
   builderImage?: string;
   /**
-   * Shell commands run in the builder before the source is copied in (installing compilers, for instance).
+   * Shell commands run in the builder before the source is copied in (installing compilers, for instance);
+   * shell by design, with the same limits as `buildCommand`.
    * Default: the default builder's own setup, or `MINIMAL_IMAGE_<TOOLCHAIN>_SETUP` when set; none when
    * `builderImage` is given.
    */
