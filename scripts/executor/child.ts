@@ -71,19 +71,18 @@ async function main(job: ChildJob): Promise<ChildResult> {
           unknownInput,
           rpc.unknownValue,
         ) as Record<string, unknown>;
-        const result = request.getCustom()
-          ? await executor.register(
-              {
-                urn,
-                type: request.getType(),
-                name: request.getName(),
-                inputs,
-                provider: request.getProvider() || undefined,
-                deleteBeforeReplace: request.getDeletebeforereplace(),
-              },
-              rpc.unknownValue,
-            )
-          : { id: "", outputs: {} };
+        const registration = { urn, type: request.getType(), name: request.getName() };
+        let result = { id: "", outputs: {} as Record<string, unknown> };
+        if (request.getCustom()) {
+          const options = {
+            inputs,
+            provider: request.getProvider() || undefined,
+            deleteBeforeReplace: request.getDeletebeforereplace(),
+          };
+          result = await executor.register({ ...registration, ...options }, rpc.unknownValue);
+        } else {
+          executor.registerComponent(registration);
+        }
         const serialized = await rpc.serializeProperties("", result.outputs);
         self.resources.set(urn, { urn, id: result.id, state: serialized });
         const response = new resproto.RegisterResourceResponse();

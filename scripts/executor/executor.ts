@@ -26,12 +26,15 @@ function kindOf(type: string): ResourceKind {
 /** What a run did with one registration. */
 export type Operation = "same" | "create" | "update" | "replace";
 
+/** A component resource: registered, nothing to carry out. */
+export type RecordKind = Operation | "component";
+
 /** One registration of a run, secrets redacted: what a test asserts on. */
 export interface RunRecord {
   urn: string;
   type: string;
   name: string;
-  operation: Operation;
+  operation: RecordKind;
   /** Checked inputs, each secret replaced by `[secret]`. */
   inputs: Record<string, unknown>;
   id?: string;
@@ -201,6 +204,11 @@ export class Executor {
     for (const old of this.retired) await kindOf(old.type).remove(old.id, old.outputs, this.context);
     for (const [, old] of dropped.reverse()) await kindOf(old.type).remove(old.id, old.outputs, this.context);
     return this.next;
+  }
+
+  /** Notes a component resource's registration. */
+  registerComponent(registration: Pick<Registration, "urn" | "type" | "name">): void {
+    this.records.push({ ...pick(registration as Registration), operation: "component", inputs: {} });
   }
 
   /** Deletes every resource of a state, newest first (`pulumi destroy`). */
