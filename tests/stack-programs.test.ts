@@ -1,0 +1,75 @@
+// Every Node.js stack program in the repository, as `pulumi up` in its folder would run it: Pulumi.yaml's
+// `main:` names the program (never the package's `exports`), and Pulumi's runner loads it with the folder's
+// tsconfig or none. A preview through the local executor proves it loads, type-checks and declares a
+// MinimalImage, without carrying anything out.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { programLocation, readProject, runStack } from "../scripts/executor";
+import { LOCAL_BUILDERS } from "./support/env";
+
+const ROOT = path.join(__dirname, "..");
+
+/** Folders holding a Pulumi.yaml whose runtime is Node.js: the root and every example. */
+function nodeStackFolders(): string[] {
+  const examples = fs
+    .readdirSync(path.join(ROOT, "examples"))
+    .map((name) => path.join(ROOT, "examples", name))
+    .filter((dir) => fs.existsSync(path.join(dir, "Pulumi.yaml")));
+  return [ROOT, ...examples].filter((dir) => {
+    const { runtime } = yaml.load(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")) as {
+      runtime: string | { name: string };
+    };
+    return (typeof runtime === "string" ? runtime : runtime.name) === "nodejs";
+  });
+}
+
+describe("stack programs load as Pulumi loads them", function () {
+  this.timeout(300_000);
+  const folders = nodeStackFolders();
+
+  it("finds the root stack and the Node.js examples", () => {
+    const names = folders.map((dir) => path.relative(ROOT, dir) || ".");
+    for (const expected of [".", "examples/pausle", "examples/hello-go", "examples/hello-rust"]) {
+      assert.ok(names.includes(expected), `${expected} in ${names.join(", ")}`);
+    }
+  });
+
+  for (const dir of folders) {
+    const where = path.relative(ROOT, dir) || "the root";
+    it(`${where}: Pulumi.yaml names its own program, not the package's entry`, () => {
+      const project = readProject(dir);
+      assert.ok(
+        project.main,
+        `${where}/Pulumi.yaml has no main:, so the runner would load package.json's exports`,
+      );
+      const { programDir, entry } = programLocation(dir, project.main);
+      assert.notEqual(entry, ".");
+      assert.ok(fs.existsSync(path.join(programDir, entry)), `${entry} exists`);
+      assert.doesNotMatch(fs.readFileSync(path.join(programDir, entry), "utf8"), /^export \* from/m);
+    });
+
+    it(`${where}: loads, type-checks and declares a MinimalImage under the runner's settings @integration`, async () => {
+      const state = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-preview-"));
+      try {
+        const preview = await runStack({
+          dir,
+          stack: "load-test",
+          preview: true,
+          statePath: path.join(state, "state.json"),
+          env: LOCAL_BUILDERS,
+        });
+        assert.ok(preview.records.some((record) => record.type === "minimal-image:index:MinimalImage"));
+        assert.ok(
+          preview.records.every(
+            (record) => record.operation === "create" || record.operation === "component",
+          ),
+        );
+      } finally {
+        fs.rmSync(state, { recursive: true, force: true });
+      }
+    });
+  }
+});
