@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "../components/errors";
 import { ImageReport } from "../components/inspect";
 import { MinimalImage, MinimalImageArgs } from "../components/minimal-image";
-import { isSecretInput, settle } from "./support/pulumi";
+import { isSecretInput, registrationsSettled, settle } from "./support/pulumi";
 
 const REPO_ROOT = path.join(__dirname, "..");
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -256,12 +256,16 @@ describe("MinimalImage component (mocks)", () => {
       ["a negative replica count", { replicas: { count: -1 } }, "replicas.count"],
     ];
     for (const [what, args, field] of cases) {
-      it(`rejects ${what}`, () => {
+      it(`rejects ${what} before declaring anything`, async () => {
         assert.throws(
           () => create(args),
           (error: unknown) => error instanceof InputError && error.field === field,
         );
-        assert.equal(resources.filter((r) => r.type === "docker:index/image:Image").length, 0);
+        await registrationsSettled();
+        assert.deepEqual(
+          resources.map((r) => r.type),
+          [],
+        );
       });
     }
 

@@ -8,7 +8,7 @@ import { DockerReplicaOptions, REPLICA_OF_LABEL } from "../../components/deploy/
 import { createDockerReplicas, createKubernetesReplicas } from "../../components/deploy/resources";
 import { DIGEST, IMAGE_REF, assertInputError, dockerOptions, kubernetesOptions } from "./fixtures";
 import { assertHardenedPodSpec, assertRestrictedPodSpec } from "./restricted";
-import { isSecretInput, settle } from "../support/pulumi";
+import { isSecretInput, registrationsSettled, settle } from "../support/pulumi";
 
 const PASSWORD = "s3cret-Pa55word";
 const IMAGE_ID = `sha256:${"ef".repeat(32)}`;
@@ -254,7 +254,7 @@ describe("deploy: Pulumi resources (mocked engine)", () => {
       assert.equal(inputsOf(CONTAINER, "out-1").image, IMAGE_ID);
     });
 
-    it("refuses specs that are not <name>-0, <name>-1, … in order, before creating anything", () => {
+    it("refuses specs that are not <name>-0, <name>-1, … in order, before creating anything", async () => {
       const specs = dockerReplicaSpecs({
         name: "mix",
         imageRef: IMAGE_REF,
@@ -262,6 +262,7 @@ describe("deploy: Pulumi resources (mocked engine)", () => {
       });
       assertInputError(() => createDockerReplicas("mix", [specs[0], specs[0]], { parent }), "specs[1].name");
       assertInputError(() => createDockerReplicas("other", specs, { parent }), "specs[0].name");
+      await registrationsSettled();
       assert.equal(registered.length, 0);
     });
   });
