@@ -52,7 +52,15 @@ export async function makeTar(files: TarFile[]): Promise<Buffer> {
   for (const f of files) {
     const content = f.content === undefined ? undefined : Buffer.from(f.content);
     pack.entry(
-      { name: f.name, type: f.type ?? "file", linkname: f.linkname, size: content?.length ?? 0, mode: 0o755 },
+      {
+        name: f.name,
+        type: f.type ?? "file",
+        linkname: f.linkname,
+        size: content?.length ?? 0,
+        mode: 0o755,
+        // A fixed time keeps the bytes, and so the digest, of a layer equal across calls.
+        mtime: new Date(0),
+      },
       content ?? Buffer.alloc(0),
     );
   }
