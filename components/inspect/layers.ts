@@ -31,10 +31,13 @@ export interface LayerLimits {
   maxEntries: number;
   /** Bytes of one file kept in memory, e.g. the entrypoint binary (`maxEntrypointBytes`). */
   maxKeptBytes: number;
+  /** Characters of entry and link names across all layers, which the tree holds. Default 64 Mi. */
+  maxNameChars?: number;
 }
 
 /** Linux's PATH_MAX: longer names (a tar may carry megabytes in a PAX header) only cost memory. */
 const MAX_NAME_LENGTH = 4096;
+const DEFAULT_MAX_NAME_CHARS = 64 * 1024 ** 2;
 
 /** Layer-by-layer reader of an image's filesystem: sizes, the final tree, and the bytes of chosen files. */
 export class LayerStack {
@@ -43,6 +46,7 @@ export class LayerStack {
   entryBytes = 0;
   private streamedBytes = 0;
   private entryCount = 0;
+  private nameChars = 0;
   /** Latest entry seen per wanted path: its layer, size, and content unless it was over the bound. */
   private readonly captured = new Map<string, { layer: number; size: number; data?: Buffer }>();
 
@@ -170,10 +174,19 @@ export class LayerStack {
         "Raise maxTarEntries if the image really has this many files",
       );
     }
-    const longest = Math.max(header.name.length, header.linkname?.length ?? 0);
-    if (longest > MAX_NAME_LENGTH) {
+    const nameLength = header.name.length;
+    const linkLength = header.linkname?.length ?? 0;
+    if (Math.max(nameLength, linkLength) > MAX_NAME_LENGTH) {
       throw new LayerError(
-        `image ${this.image}: a layer has an entry name or link of ${longest} characters, more than PATH_MAX (${MAX_NAME_LENGTH})`,
+        `image ${this.image}: a layer has an entry name or link of ${Math.max(nameLength, linkLength)} characters, more than PATH_MAX (${MAX_NAME_LENGTH})`,
+        "Check how the image was built",
+      );
+    }
+    this.nameChars += nameLength + linkLength;
+    const maxNameChars = this.limits.maxNameChars ?? DEFAULT_MAX_NAME_CHARS;
+    if (this.nameChars > maxNameChars) {
+      throw new LayerError(
+        `image ${this.image}: its layers' entry names add up to more than ${maxNameChars} characters`,
         "Check how the image was built",
       );
     }

@@ -88,8 +88,8 @@ const MAX_REDIRECTS = 5;
 export const MAX_INDEX_DEPTH = 2;
 /** Entries of one index: real ones list a few platforms and their attestations. */
 export const MAX_INDEX_ENTRIES = 1000;
-/** Enough of an error body to explain the failure; the rest is not read. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** Error bodies past this size are cut before they are parsed; real ones are far smaller. */
+const MAX_ERROR_BODY_BYTES = 1024 * 1024;
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
 /** The platform this process runs on, as OCI names it: `linux/amd64`, `linux/arm64`, … */
