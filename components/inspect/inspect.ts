@@ -252,7 +252,7 @@ function checkLimits(options: InspectOptions): typeof DEFAULTS {
       throw new InputError(
         field,
         `${outsideText(String(value), 40)} is not a whole number from 1 to ${max}`,
-        `Give a whole number, or leave it unset for the default`,
+        "Give a whole number, or leave it unset for the default.",
       );
     }
     return value as number;

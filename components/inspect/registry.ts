@@ -85,9 +85,9 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 /** Indexes may nest; real images use at most one level, so two is generous. */
-export const MAX_INDEX_DEPTH = 2;
+const MAX_INDEX_DEPTH = 2;
 /** Entries of one index: real ones list a few platforms and their attestations. */
-export const MAX_INDEX_ENTRIES = 1000;
+const MAX_INDEX_ENTRIES = 1000;
 /** Error bodies past this size are cut before they are parsed; real ones are far smaller. */
 const MAX_ERROR_BODY_BYTES = 1024 * 1024;
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
