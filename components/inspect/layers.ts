@@ -1,11 +1,13 @@
 import { pipeline, Transform, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import * as tar from "tar-stream";
+import { outsideText } from "../errors";
 
 /** Thrown when an image's layers cannot be read within the limits given; the message names the fix. */
 export class LayerError extends Error {
   constructor(problem: string, fix: string) {
-    super(`minimal-image: ${problem}. ${fix}.`);
+    // Problems quote paths from the image: no control character gets through.
+    super(`minimal-image: ${outsideText(problem, Infinity)}. ${fix}.`);
     this.name = "LayerError";
   }
 }

@@ -271,12 +271,12 @@ export class RegistryClient {
    */
   async openBlob(repository: string, descriptor: Descriptor): Promise<Readable> {
     const what = `blob ${descriptor.digest} of repository "${repository}"`;
-    const { response, watchdog } = await this.get(repository, `/blobs/${descriptor.digest}`, what, "*/*");
+    const answer = await this.get(repository, `/blobs/${descriptor.digest}`, what, "*/*");
+    const { watchdog } = answer;
     const hash = createHash(descriptor.digest.split(":")[0]);
     let received = 0;
     const verifier = new Transform({
       transform: (chunk: Buffer, _encoding, done) => {
-        watchdog.kick();
         received += chunk.length;
         if (received > descriptor.size) {
           done(
@@ -296,7 +296,7 @@ export class RegistryClient {
         done(this.verifyStreamed(hash, received, descriptor, what));
       },
     });
-    return pipeline(bodyStream(response), verifier, () => watchdog.stop());
+    return pipeline(Readable.from(this.chunks(answer, what)), verifier, () => watchdog.stop());
   }
 
   private verifyStreamed(
@@ -619,20 +619,18 @@ export class RegistryClient {
    * or with `cut` keeps the first `limit` bytes and stops reading.
    */
   private async readBody(
-    { response, watchdog }: Answer,
+    answer: Answer,
     limit: number,
     what: string,
     overflow: "fail" | "cut" = "fail",
   ): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
-    const body = bodyStream(response);
     try {
-      for await (const chunk of body) {
-        watchdog.kick();
-        size += (chunk as Buffer).length;
+      for await (const chunk of this.chunks(answer, what)) {
+        size += chunk.length;
         if (size > limit && overflow === "cut") {
-          chunks.push((chunk as Buffer).subarray(0, (chunk as Buffer).length - (size - limit)));
+          chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
           break;
         }
         if (size > limit) {
@@ -642,13 +640,33 @@ export class RegistryClient {
             "Check the image reference",
           );
         }
-        chunks.push(chunk as Buffer);
+        chunks.push(chunk);
       }
     } finally {
-      watchdog.stop();
-      body.destroy();
+      answer.watchdog.stop();
     }
     return Buffer.concat(chunks);
+  }
+
+  /**
+   * The chunks of a body, each one resetting the idle timeout. A connection lost midway fails naming the
+   * registry and what it was sending, not with the HTTP client's bare "terminated".
+   */
+  private async *chunks({ response, watchdog }: Answer, what: string): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of bodyStream(response)) {
+        watchdog.kick();
+        yield chunk as Buffer;
+      }
+    } catch (err) {
+      if (watchdog.signal.aborted) throw watchdog.signal.reason;
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new RegistryError(
+        this.registry,
+        `closed the connection while sending ${what} (${outsideText(String(cause), 80)})`,
+        "Check the registry's health and network, and try again",
+      );
+    }
   }
 
   /**

@@ -139,6 +139,9 @@ export class FakeRegistry {
   constructor(options: { tls?: { key: string; cert: string } } = {}) {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res);
     this.server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
+    // Node closes a connection this long after it has handed a response to the kernel, even while a slow
+    // client (a test inflating a 2 GiB layer) is still reading it; the default 5 s cuts such reads short.
+    for (const server of [this.server, this.storage]) server.keepAliveTimeout = 120_000;
   }
 
   get host(): string {

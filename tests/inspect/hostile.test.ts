@@ -192,7 +192,7 @@ describe("inspect against a hostile registry", () => {
 
   describe("time", () => {
     it("a registry sending one byte per second fails at the request deadline, not the idle timeout", async () => {
-      reg.dripManifests("team/app", 200);
+      reg.dripManifests("team/app");
       const started = Date.now();
       await expectError(
         new RegistryClient(reg.host, { timeoutMs: 5000, requestTimeoutMs: 1500 }).resolveImage(
@@ -247,7 +247,7 @@ describe("inspect against a hostile registry", () => {
         [
           "--max-old-space-size=512",
           "--require",
-          "tsx/cjs",
+          require.resolve("tsx/cjs"),
           path.join(__dirname, "inspect-child.ts"),
           ...references,
         ],
@@ -266,6 +266,7 @@ describe("inspect against a hostile registry", () => {
       assert.deepEqual(
         outcomes.map((o) => o.name),
         ["LayerError", "LayerError", "LayerError"],
+        stdout,
       );
       assert.match(
         outcomes[0].message,
@@ -303,6 +304,17 @@ describe("inspect against a hostile registry", () => {
         inspectImage(`${reg.host}/team/app:big`, options),
         "LayerError",
         /\/pausle is 2000000 bytes \(2\.0 MB\), more than maxEntrypointBytes = 1000000 bytes/,
+      );
+    });
+
+    it("a path with a newline from the image cannot forge a line in a bound's error", async () => {
+      const name = "a\nminimal-image: everything is fine";
+      const layer = await gzipLayer([{ name, content: Buffer.alloc(2_000_000) }]);
+      reg.putImage("team/app", "v1", [{ body: layer }], { ...CONFIG, config: { Entrypoint: [`/${name}`] } });
+      await expectError(
+        inspectImage(`${reg.host}/team/app:v1`, { maxEntrypointBytes: 1_000_000 }),
+        "LayerError",
+        /: \/a minimal-image: everything is fine is 2000000 bytes/,
       );
     });
 
@@ -538,6 +550,19 @@ describe("inspect against a hostile registry", () => {
         inspectImage(await pushPausle(), CREDENTIALS),
         "RegistryError",
         /token service http:\/\/127\.0\.0\.1:\d+ answered without a token/,
+      );
+    });
+
+    it("a connection closed in the middle of a body", async () => {
+      reg.intercept = (_req, res) => {
+        res.writeHead(200, { "content-type": MEDIA.dockerManifest, "content-length": 1000 });
+        res.write("{", () => res.socket?.destroy());
+        return true;
+      };
+      await expectError(
+        inspectImage(`${reg.host}/team/app:v1`),
+        "RegistryError",
+        /closed the connection while sending manifest "v1" of repository "team\/app" \(\w+\)\. Check the registry's health and network/,
       );
     });
 
