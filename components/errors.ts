@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from "node:util";
+
 /**
  * An input that minimal-image cannot use. The message names the field, what is wrong with it and how to fix
  * it, and is raised before anything is built, pushed or run.
@@ -14,14 +16,18 @@ export class InputError extends Error {
   }
 }
 
+/** Unicode controls, format characters (bidi overrides, zero-width) and line/paragraph separators. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu;
+
 /**
- * Text from outside (an engine, a registry) made safe to print: control characters, ANSI escapes and
- * newlines become spaces, so it cannot forge lines or colours, and it is cut to `limit` characters.
+ * Makes text that came from outside (a registry's error body or header, an engine's message) safe to put in
+ * an error message: terminal escape sequences are removed, other control characters (newlines included, so
+ * no forged `minimal-image: …` line) become a space, and the result is cut to `limit` characters.
+ * Keep the full text elsewhere (e.g. an error's `detail`) when it may help debugging.
  */
-export function outsideText(text: string, limit = 500): string {
-  // eslint-disable-next-line no-control-regex -- the point is to remove them
-  const cleaned = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/[\x00-\x1f\x7f]+/g, " ");
-  return cleaned.length > limit
-    ? `${cleaned.slice(0, limit)}… (${cleaned.length - limit} more characters)`
-    : cleaned;
+export function outsideText(text: string, limit = 300): string {
+  const clean = stripVTControlCharacters(text).replace(UNPRINTABLE, " ").trim();
+  const chars = Array.from(clean);
+  if (chars.length <= limit) return clean;
+  return `${chars.slice(0, limit).join("")}… (${chars.length - limit} more characters)`;
 }

@@ -51,6 +51,14 @@ export function parseImageReference(value: unknown, field: string): ImageReferen
     );
   }
   const [, domain, path, tag, digest] = match;
+  const port = domain?.match(/:(\d+)$/)?.[1];
+  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) {
+    throw new InputError(
+      field,
+      `port ${port} of "${value}" is not a TCP port`,
+      "Use a port from 1 to 65535, e.g. `127.0.0.1:5000/app:v1`.",
+    );
+  }
   let registry = domain;
   let repository = path;
   if (domain !== undefined && !looksLikeHost(domain)) {

@@ -57,6 +57,28 @@ describe("minimal-image dockerfile", () => {
   });
 });
 
+describe("minimal-image inspect: usage errors", () => {
+  it("names <image-ref> and --platform, as the user typed them, and exits 2", async () => {
+    const port = await runCli("inspect", "127.0.0.1:99999/app:x");
+    assert.equal(port.code, 2);
+    assert.match(
+      port.stderr,
+      /^minimal-image: <image-ref>: port 99999 of "127\.0\.0\.1:99999\/app:x" is not a TCP port/,
+    );
+
+    const reference = await runCli("inspect", "Not/A Reference");
+    assert.equal(reference.code, 2);
+    assert.match(
+      reference.stderr,
+      /^minimal-image: <image-ref>: "Not\/A Reference" is not a valid image reference/,
+    );
+
+    const platform = await runCli("inspect", "127.0.0.1:5000/app:x", "--platform", "amd64");
+    assert.equal(platform.code, 2);
+    assert.match(platform.stderr, /^minimal-image: --platform: "amd64" is not a platform/);
+  });
+});
+
 describe("minimal-image inspect @integration", function () {
   this.timeout(300_000);
   let imageRef: string;

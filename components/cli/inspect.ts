@@ -45,6 +45,7 @@ export function inspectCommand(): Command {
         password,
         platform: flags.platform,
         plainHttp: flags.plainHttp,
+        inputNames: { reference: "<image-ref>", platform: "--platform" },
       });
       const name = report.repository.split("/").pop() ?? report.repository;
       process.stdout.write(

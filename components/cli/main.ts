@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { InputError } from "../errors";
+import { InputError, outsideText } from "../errors";
 import { dockerfileCommand } from "./dockerfile";
 import { inspectCommand } from "./inspect";
 
@@ -28,10 +28,15 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`${error.message}\n`);
       return 2;
     }
-    const message = (error as Error).message;
+    const message = outsideText((error as Error).message, Infinity);
     process.stderr.write(
       message.startsWith("minimal-image:") ? `${message}\n` : `minimal-image: ${message}\n`,
     );
+    const detail = (error as { detail?: unknown }).detail;
+    if (process.env.MINIMAL_IMAGE_DEBUG === "1" && typeof detail === "string") {
+      // JSON escapes control characters, so the full text cannot forge a line either.
+      process.stderr.write(`minimal-image: debug: the full text was ${JSON.stringify(detail)}\n`);
+    }
     return 1;
   }
 }

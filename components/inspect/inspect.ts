@@ -1,8 +1,16 @@
-import { InputError } from "../errors";
+import { InputError, outsideText } from "../errors";
 import { parseImageReference } from "../reference";
 import { ElfError, parseElf } from "./elf";
 import { formatBytes, LayerError, LayerStack, layerCompression } from "./layers";
-import { formatPlatform, parsePlatform, platformMatches, RegistryClient, type Platform } from "./registry";
+import {
+  formatPlatform,
+  isObject,
+  parsePlatform,
+  platformMatches,
+  RegistryClient,
+  RegistryError,
+  type Platform,
+} from "./registry";
 
 /** How to reach the registry and how much work an inspection may do. */
 export interface InspectOptions {
@@ -12,10 +20,20 @@ export interface InspectOptions {
   platform?: string;
   /** Bound on decompressed layer bytes read, so a huge or hostile image fails fast. Default 2 GiB. */
   maxUncompressedBytes?: number;
+  /** Bound on the entrypoint binary's size, the one file held in memory. Default 256 MiB. */
+  maxEntrypointBytes?: number;
+  /** Bound on tar entries across all layers, each of which costs memory. Default 500000. */
+  maxTarEntries?: number;
   /** Speak http instead of https. Default: true for loopback registries only. */
   plainHttp?: boolean;
   /** Longest silence from the registry in milliseconds before giving up. Default 60000. */
   timeoutMs?: number;
+  /** Longest time in milliseconds for one request to the registry, body included. Default 600000. */
+  requestTimeoutMs?: number;
+  /** Longest time in milliseconds for the whole inspection. Default 1800000 (30 minutes). */
+  deadlineMs?: number;
+  /** How the caller names the inputs in errors, e.g. a CLI's `<image-ref>`. Default `reference`, `platform`. */
+  inputNames?: { reference?: string; platform?: string };
 }
 
 /** What a pushed image weighs and whether its entrypoint binary is static. */
@@ -59,7 +77,8 @@ export class InspectError extends Error {
     problem: string,
     fix: string,
   ) {
-    super(`minimal-image: image ${image}: ${problem}. ${fix}.`);
+    // Problems quote the image's own contents (paths, config values): no control character gets through.
+    super(`minimal-image: image ${image}: ${outsideText(problem, Infinity)}. ${fix}.`);
     this.name = "InspectError";
   }
 }
@@ -72,34 +91,35 @@ interface ImageConfig {
   config?: {
     Entrypoint?: string[] | null;
     Cmd?: string[] | null;
-    User?: string;
+    User?: string | null;
     Env?: string[] | null;
-    WorkingDir?: string;
+    WorkingDir?: string | null;
   };
 }
 
-const DEFAULT_MAX_UNCOMPRESSED = 2 * 1024 ** 3;
+const DEFAULTS = {
+  maxUncompressedBytes: 2 * 1024 ** 3,
+  maxEntrypointBytes: 256 * 1024 ** 2,
+  maxTarEntries: 500_000,
+  deadlineMs: 30 * 60_000,
+};
 /** Docker's PATH for images that set none; used to find a bare entrypoint name such as `app`. */
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
  * Inspects a pushed image through the registry API: sizes, entrypoint, user, and whether the entrypoint
  * binary is statically linked. Reads each layer once, streaming; a second read of one layer happens only
- * when a symlink leads the entrypoint to another path.
+ * when a symlink leads the entrypoint to another path. Every read is bounded in bytes, entries and time.
  * @throws InputError for a malformed reference or options, RegistryError when the registry cannot serve the
- *   image, InspectError when the image has no usable entrypoint binary, LayerError past the byte bound.
+ *   image or serves a malformed manifest, InspectError when the image is malformed, has no usable entrypoint
+ *   binary, or the deadline passes, LayerError past a bound on bytes or entries.
  */
 export async function inspectImage(reference: string, options: InspectOptions = {}): Promise<ImageReport> {
-  const ref = parseImageReference(reference, "reference");
-  const platform = options.platform === undefined ? undefined : parsePlatform(options.platform);
-  const maxBytes = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED;
-  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
-    throw new InputError(
-      "maxUncompressedBytes",
-      `${maxBytes} is not a positive whole number`,
-      "Give a byte count, e.g. 2147483648.",
-    );
-  }
+  const names = { reference: "reference", platform: "platform", ...options.inputNames };
+  const ref = parseImageReference(reference, names.reference);
+  const platform =
+    options.platform === undefined ? undefined : parsePlatform(options.platform, names.platform);
+  const limits = checkLimits(options);
   if ((options.username === undefined) !== (options.password === undefined)) {
     const missing = options.username === undefined ? "registry.username" : "registry.password";
     throw new InputError(
@@ -108,89 +128,193 @@ export async function inspectImage(reference: string, options: InspectOptions = 
       "Set both registry.username and registry.password, or neither.",
     );
   }
-  const client = new RegistryClient(ref.registry, options);
-  const repo = ref.repository;
-  const resolved = await client.resolveImage(repo, ref.digest ?? ref.tag ?? "latest", platform);
-  const imageRef = `${ref.registry}/${repo}@${resolved.digest}`;
-  const { manifest } = resolved;
-  // Fail on unsupported compression before downloading any layer.
-  for (const layer of manifest.layers) layerCompression(layer.mediaType);
-
-  const config = (await client.fetchJsonBlob(repo, manifest.config)) as ImageConfig;
-  if (platform) checkPlatform(imageRef, config, platform);
-  const entrypoint = config.config?.Entrypoint ?? [];
-  const program = entrypoint[0] ?? config.config?.Cmd?.[0];
-  if (!program) {
-    throw new InspectError(
-      imageRef,
-      "has neither ENTRYPOINT nor CMD",
-      "Set an exec-form ENTRYPOINT to the binary",
-    );
-  }
-  const candidates = candidatePaths(program, config);
-
-  const stack = new LayerStack(maxBytes, new Set(candidates));
-  for (const [index, layer] of manifest.layers.entries()) {
-    await stack.addLayer(index, await client.openBlob(repo, layer), layer.mediaType);
-  }
-
-  const misses: string[] = [];
-  let found: { path: string; layer: number } | undefined;
-  for (const candidate of candidates) {
-    const hit = stack.resolve(candidate);
-    if ("path" in hit) {
-      found = hit;
-      break;
-    }
-    misses.push(hit.missing);
-  }
-  if (!found) {
-    throw new InspectError(
-      imageRef,
-      `has no executable for "${program}": ${misses.join("; ")}`,
-      "Fix ENTRYPOINT to the path the binary is copied to",
-    );
-  }
-  let binary = stack.capturedFile(found.path, found.layer);
-  if (!binary) {
-    const layer = manifest.layers[found.layer];
-    binary = await stack.extractFile(await client.openBlob(repo, layer), layer.mediaType, found.path);
-  }
-  if (!binary) {
-    throw new LayerError(
-      `layer ${found.layer} of ${imageRef} lost ${found.path} on a second read`,
-      "Check the registry",
-    );
-  }
-
-  let elf;
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () =>
+      deadline.abort(
+        new InspectError(
+          reference,
+          `the inspection took more than deadlineMs = ${limits.deadlineMs} ms`,
+          "Check the registry's speed, or raise deadlineMs",
+        ),
+      ),
+    limits.deadlineMs,
+  );
   try {
-    elf = parseElf(binary);
+    const client = new RegistryClient(ref.registry, { ...options, signal: deadline.signal });
+    const repo = ref.repository;
+    const resolved = await client.resolveImage(repo, ref.digest ?? ref.tag ?? "latest", platform);
+    const imageRef = `${ref.registry}/${repo}@${resolved.digest}`;
+    const { manifest } = resolved;
+    // Fail on unsupported compression before downloading any layer.
+    for (const layer of manifest.layers) layerCompression(layer.mediaType);
+
+    const config = readConfig(imageRef, await client.fetchJsonBlob(repo, manifest.config));
+    if (platform) checkPlatform(imageRef, config, platform);
+    const entrypoint = config.config?.Entrypoint ?? [];
+    const program = entrypoint[0] ?? config.config?.Cmd?.[0];
+    if (!program) {
+      throw new InspectError(
+        imageRef,
+        "has neither ENTRYPOINT nor CMD",
+        "Set an exec-form ENTRYPOINT to the binary",
+      );
+    }
+    const candidates = candidatePaths(program, config);
+
+    const stack = new LayerStack(
+      imageRef,
+      {
+        maxStreamedBytes: limits.maxUncompressedBytes,
+        maxEntries: limits.maxTarEntries,
+        maxKeptBytes: limits.maxEntrypointBytes,
+      },
+      new Set(candidates),
+    );
+    for (const [index, layer] of manifest.layers.entries()) {
+      await readingLayer(imageRef, index, async () =>
+        stack.addLayer(index, await client.openBlob(repo, layer), layer.mediaType),
+      );
+    }
+
+    const misses: string[] = [];
+    let found: { path: string; layer: number } | undefined;
+    for (const candidate of candidates) {
+      const hit = stack.resolve(candidate);
+      if ("path" in hit) {
+        found = hit;
+        break;
+      }
+      misses.push(hit.missing);
+    }
+    if (!found) {
+      throw new InspectError(
+        imageRef,
+        `has no executable for "${outsideText(program, 200)}": ${outsideText(misses.join("; "))}`,
+        "Fix ENTRYPOINT to the path the binary is copied to",
+      );
+    }
+    const { path, layer: layerIndex } = found;
+    let binary = stack.capturedFile(path, layerIndex);
+    if (!binary) {
+      const layer = manifest.layers[layerIndex];
+      binary = await readingLayer(imageRef, layerIndex, async () =>
+        stack.extractFile(await client.openBlob(repo, layer), layer.mediaType, path),
+      );
+    }
+    if (!binary) {
+      throw new LayerError(
+        `layer ${layerIndex} of ${imageRef} lost ${outsideText(path, 200)} on a second read`,
+        "Check the registry",
+      );
+    }
+
+    let elf;
+    try {
+      elf = parseElf(binary);
+    } catch (err) {
+      if (!(err instanceof ElfError)) throw err;
+      throw new InspectError(
+        imageRef,
+        `${outsideText(path, 200)} is not a usable ELF executable: ${outsideText(err.message)}`,
+        "Point ENTRYPOINT at the compiled binary",
+      );
+    }
+    return {
+      reference,
+      registry: ref.registry,
+      repository: repo,
+      digest: resolved.digest,
+      imageRef,
+      compressedSizeBytes: manifest.config.size + manifest.layers.reduce((sum, l) => sum + l.size, 0),
+      uncompressedSizeBytes: stack.entryBytes,
+      layerCount: manifest.layers.length,
+      entrypoint,
+      user: config.config?.User ?? "",
+      binaryPath: path,
+      binarySizeBytes: binary.length,
+      isStatic: elf.isStatic,
+      ...(elf.interpreter !== undefined ? { interpreter: elf.interpreter } : {}),
+      neededLibraries: elf.neededLibraries,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Node timers fire at once for longer delays, so no time bound may exceed this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The bounds as given or defaulted: positive whole numbers, times short enough for a Node timer. */
+function checkLimits(options: InspectOptions): typeof DEFAULTS {
+  const check = (field: keyof InspectOptions, value: unknown, max: number) => {
+    if (!Number.isSafeInteger(value) || (value as number) <= 0 || (value as number) > max) {
+      throw new InputError(
+        field,
+        `${outsideText(String(value), 40)} is not a whole number from 1 to ${max}`,
+        "Give a whole number, or leave it unset for the default.",
+      );
+    }
+    return value as number;
+  };
+  for (const field of ["timeoutMs", "requestTimeoutMs"] as const) {
+    if (options[field] !== undefined) check(field, options[field], MAX_TIMER_MS);
+  }
+  const limits = { ...DEFAULTS };
+  for (const field of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
+    const max = field === "deadlineMs" ? MAX_TIMER_MS : Number.MAX_SAFE_INTEGER;
+    limits[field] = check(field, options[field] ?? DEFAULTS[field], max);
+  }
+  return limits;
+}
+
+/** Tar and gzip parsers fail with bare errors ("Unexpected end of data"): name the image and the layer. */
+async function readingLayer<T>(imageRef: string, index: number, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
   } catch (err) {
-    if (!(err instanceof ElfError)) throw err;
+    if (err instanceof RegistryError || err instanceof LayerError || err instanceof InspectError) throw err;
     throw new InspectError(
       imageRef,
-      `${found.path} is not a usable ELF executable: ${err.message}`,
-      "Point ENTRYPOINT at the compiled binary",
+      `layer ${index} is not a readable tar archive: ${outsideText(String((err as Error)?.message ?? err))}`,
+      "Push the image again: the layer is cut short or corrupt",
     );
   }
-  return {
-    reference,
-    registry: ref.registry,
-    repository: repo,
-    digest: resolved.digest,
-    imageRef,
-    compressedSizeBytes: manifest.config.size + manifest.layers.reduce((sum, l) => sum + l.size, 0),
-    uncompressedSizeBytes: stack.entryBytes,
-    layerCount: manifest.layers.length,
-    entrypoint,
-    user: config.config?.User ?? "",
-    binaryPath: found.path,
-    binarySizeBytes: binary.length,
-    isStatic: elf.isStatic,
-    ...(elf.interpreter !== undefined ? { interpreter: elf.interpreter } : {}),
-    neededLibraries: elf.neededLibraries,
-  };
+}
+
+/** The config with the fields read here checked, so a hostile or broken one fails with the field named. */
+function readConfig(imageRef: string, json: unknown): ImageConfig {
+  const wrong = (field: string, value: unknown, expected: string) =>
+    new InspectError(
+      imageRef,
+      `its config's ${field} is ${outsideText(JSON.stringify(value) ?? String(value), 80)}, not ${expected}`,
+      "Push the image again with a valid image config (OCI image-spec)",
+    );
+  if (!isObject(json)) throw wrong("top level", json, "an object");
+  for (const field of ["os", "architecture", "variant"]) {
+    if (json[field] !== undefined && typeof json[field] !== "string")
+      throw wrong(field, json[field], "a string");
+  }
+  const inner = json.config;
+  if (inner === undefined || inner === null) return json as ImageConfig;
+  if (!isObject(inner)) throw wrong("config", inner, "an object");
+  for (const field of ["Entrypoint", "Cmd", "Env"]) {
+    const value = inner[field];
+    if (
+      value !== undefined &&
+      value !== null &&
+      !(Array.isArray(value) && value.every((v) => typeof v === "string"))
+    ) {
+      throw wrong(`config.${field}`, value, "a list of strings");
+    }
+  }
+  for (const field of ["User", "WorkingDir"]) {
+    const value = inner[field];
+    if (value !== undefined && value !== null && typeof value !== "string") {
+      throw wrong(`config.${field}`, value, "a string");
+    }
+  }
+  return json as ImageConfig;
 }
 
 /**

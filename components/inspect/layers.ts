@@ -1,11 +1,13 @@
 import { pipeline, Transform, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import * as tar from "tar-stream";
+import { outsideText } from "../errors";
 
 /** Thrown when an image's layers cannot be read within the limits given; the message names the fix. */
 export class LayerError extends Error {
   constructor(problem: string, fix: string) {
-    super(`minimal-image: ${problem}. ${fix}.`);
+    // Problems quote paths from the image: no control character gets through.
+    super(`minimal-image: ${outsideText(problem, Infinity)}. ${fix}.`);
     this.name = "LayerError";
   }
 }
@@ -23,21 +25,40 @@ export interface FsNode {
   children?: Map<string, FsNode>;
 }
 
+/** What one image's layers may cost; each bound is named after the `InspectOptions` field that sets it. */
+export interface LayerLimits {
+  /** Decompressed tar bytes across all layers read (`maxUncompressedBytes`). */
+  maxStreamedBytes: number;
+  /** Tar entries across all layers, each of which costs memory in the tree (`maxTarEntries`). */
+  maxEntries: number;
+  /** Bytes of one file kept in memory, e.g. the entrypoint binary (`maxEntrypointBytes`). */
+  maxKeptBytes: number;
+  /** Characters of entry and link names across all layers, which the tree holds. Default 64 Mi. */
+  maxNameChars?: number;
+}
+
+/** Linux's PATH_MAX: longer names (a tar may carry megabytes in a PAX header) only cost memory. */
+const MAX_NAME_LENGTH = 4096;
+const DEFAULT_MAX_NAME_CHARS = 64 * 1024 ** 2;
+
 /** Layer-by-layer reader of an image's filesystem: sizes, the final tree, and the bytes of chosen files. */
 export class LayerStack {
   readonly root: FsNode = { kind: "dir", layer: -1, children: new Map() };
   /** Sum of every tar entry's size over all layers, as Docker's image store counts `.Size`. */
   entryBytes = 0;
   private streamedBytes = 0;
-  /** Latest content seen per wanted path, with the layer it came from. */
-  private readonly captured = new Map<string, { layer: number; data: Buffer }>();
+  private entryCount = 0;
+  private nameChars = 0;
+  /** Latest entry seen per wanted path: its layer, size, and content unless it was over the bound. */
+  private readonly captured = new Map<string, { layer: number; size: number; data?: Buffer }>();
 
   /**
-   * @param maxStreamedBytes bound on decompressed tar bytes across all layers read by this stack.
+   * @param image the image as named in errors, e.g. `<registry>/<repository>@<digest>`.
    * @param wanted absolute paths whose contents to keep while streaming, so most images need one pass.
    */
   constructor(
-    private readonly maxStreamedBytes: number,
+    private readonly image: string,
+    private readonly limits: LayerLimits,
     private readonly wanted: ReadonlySet<string> = new Set(),
   ) {}
 
@@ -49,7 +70,9 @@ export class LayerStack {
     const entries: { parts: string[]; node: FsNode }[] = [];
     const whiteouts: string[][] = [];
     await this.readTar(blob, mediaType, async (header, entry) => {
-      this.entryBytes += header.size;
+      this.countEntry(header);
+      const size = header.size ?? 0;
+      this.entryBytes += size;
       const parts = splitPath(header.name);
       const base = parts[parts.length - 1] ?? "";
       if (base.startsWith(".wh.")) {
@@ -59,7 +82,10 @@ export class LayerStack {
       }
       const abs = `/${parts.join("/")}`;
       if (kindOf(header.type) === "file" && this.wanted.has(abs)) {
-        this.captured.set(abs, { layer: index, data: await collect(entry) });
+        // A file over the bound fails only if it wins: a later layer may still replace it.
+        const keep = size <= this.limits.maxKeptBytes;
+        this.captured.set(abs, { layer: index, size, data: keep ? await readEntry(entry, size) : undefined });
+        if (!keep) entry.resume();
       } else {
         entry.resume();
       }
@@ -71,10 +97,15 @@ export class LayerStack {
     for (const { parts, node } of entries) this.put(parts, node);
   }
 
-  /** The bytes of `file` if the streaming pass kept them from the layer that wins for it. */
+  /**
+   * The bytes of `file` if the streaming pass kept them from the layer that wins for it.
+   * @throws LayerError when that file is larger than `maxKeptBytes`.
+   */
   capturedFile(file: string, layer: number): Buffer | undefined {
     const hit = this.captured.get(file);
-    return hit?.layer === layer ? hit.data : undefined;
+    if (hit?.layer !== layer) return undefined;
+    if (!hit.data) throw this.tooLargeToKeep(file, hit.size);
+    return hit.data;
   }
 
   /** Re-reads one layer for the last regular-file entry at `file`, e.g. when a symlink led elsewhere. */
@@ -82,7 +113,9 @@ export class LayerStack {
     let found: Buffer | undefined;
     await this.readTar(blob, mediaType, async (header, entry) => {
       if (kindOf(header.type) === "file" && `/${splitPath(header.name).join("/")}` === file) {
-        found = await collect(entry);
+        const size = header.size ?? 0;
+        if (size > this.limits.maxKeptBytes) throw this.tooLargeToKeep(file, size);
+        found = await readEntry(entry, size);
       } else {
         entry.resume();
       }
@@ -134,6 +167,38 @@ export class LayerStack {
       return { missing: `${where} is a ${last.kind === "dir" ? "directory" : last.kind}` };
     }
     return { path: where, layer: last.layer };
+  }
+
+  private countEntry(header: tar.Header): void {
+    if (++this.entryCount > this.limits.maxEntries) {
+      throw new LayerError(
+        `image ${this.image}: its layers hold more than maxTarEntries = ${this.limits.maxEntries} entries`,
+        "Raise maxTarEntries if the image really has this many files",
+      );
+    }
+    const nameLength = header.name.length;
+    const linkLength = header.linkname?.length ?? 0;
+    if (Math.max(nameLength, linkLength) > MAX_NAME_LENGTH) {
+      throw new LayerError(
+        `image ${this.image}: a layer has an entry name or link of ${Math.max(nameLength, linkLength)} characters, more than PATH_MAX (${MAX_NAME_LENGTH})`,
+        "Check how the image was built",
+      );
+    }
+    this.nameChars += nameLength + linkLength;
+    const maxNameChars = this.limits.maxNameChars ?? DEFAULT_MAX_NAME_CHARS;
+    if (this.nameChars > maxNameChars) {
+      throw new LayerError(
+        `image ${this.image}: its layers' entry names add up to more than ${maxNameChars} characters`,
+        "Check how the image was built",
+      );
+    }
+  }
+
+  private tooLargeToKeep(file: string, size: number): LayerError {
+    return new LayerError(
+      `image ${this.image}: ${file} is ${size} bytes (${formatBytes(size)}), more than maxEntrypointBytes = ${this.limits.maxKeptBytes} bytes (${formatBytes(this.limits.maxKeptBytes)})`,
+      "Raise maxEntrypointBytes if the binary really is this large",
+    );
   }
 
   private applyWhiteout(parts: string[]): void {
@@ -191,10 +256,11 @@ export class LayerStack {
     return new Transform({
       transform: (chunk: Buffer, _encoding, next) => {
         this.streamedBytes += chunk.length;
-        if (this.streamedBytes > this.maxStreamedBytes) {
+        const max = this.limits.maxStreamedBytes;
+        if (this.streamedBytes > max) {
           next(
             new LayerError(
-              `the image's layers decompress to more than maxUncompressedBytes = ${this.maxStreamedBytes} bytes (${formatBytes(this.maxStreamedBytes)})`,
+              `image ${this.image}: its layers decompress to more than maxUncompressedBytes = ${max} bytes (${formatBytes(max)})`,
               "Raise maxUncompressedBytes if the image really is this large",
             ),
           );
@@ -246,10 +312,12 @@ function kindOf(type: tar.Header["type"]): FsNode["kind"] {
   }
 }
 
-async function collect(entry: TarEntry): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of entry) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/** Reads an entry into one buffer of its declared size, so the bytes are held once, never concatenated. */
+async function readEntry(entry: TarEntry, size: number): Promise<Buffer> {
+  const data = Buffer.allocUnsafe(size);
+  let filled = 0;
+  for await (const chunk of entry) filled += (chunk as Buffer).copy(data, filled);
+  return data.subarray(0, filled);
 }
 
 /** Decimal units with one decimal, as registries and `docker images` show sizes: `3.7 kB`, `12.0 MB`. */

@@ -1,11 +1,13 @@
 import { createHash, type Hash } from "node:crypto";
 import { Readable, Transform, pipeline } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
-import { InputError } from "../errors";
+import { InputError, outsideText } from "../errors";
+import { describe } from "../reference";
 
 /**
- * A registry that cannot be reached, refuses access, or does not have what was asked for. The message names
- * the registry and the fix, and never contains a password.
+ * A registry that cannot be reached, refuses access, serves something malformed, or does not have what was
+ * asked for. The message names the registry and the fix, never contains a password, and holds the
+ * registry's own words only stripped of control characters and cut short (see `detail` for all of them).
  */
 export class RegistryError extends Error {
   constructor(
@@ -15,8 +17,11 @@ export class RegistryError extends Error {
     fix: string,
     /** The HTTP status when the registry answered, e.g. 401 or 404. */
     readonly status?: number,
+    /** The registry's full text (e.g. its error body) when the message shows only the start of it. */
+    readonly detail?: string,
   ) {
-    super(`minimal-image: registry ${registry}: ${problem}. ${fix}.`);
+    // Stripped again here as well as where outside text enters, so no message can carry a control character.
+    super(`minimal-image: registry ${registry}: ${outsideText(problem, Infinity)}. ${fix}.`);
     this.name = "RegistryError";
   }
 }
@@ -29,6 +34,10 @@ export interface RegistryOptions {
   plainHttp?: boolean;
   /** Longest wait in milliseconds for a response to start, or for the next bytes of a body. Default 60000. */
   timeoutMs?: number;
+  /** Longest time in milliseconds for one request, from sending it to the last byte of its body. Default 600000. */
+  requestTimeoutMs?: number;
+  /** Aborts every request of this client, e.g. when an overall deadline passes; its reason is thrown. */
+  signal?: AbortSignal;
 }
 
 /** An OS and CPU, e.g. `{ os: "linux", architecture: "arm64" }`. */
@@ -77,6 +86,10 @@ const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 /** Indexes may nest; real images use at most one level, so two is generous. */
 const MAX_INDEX_DEPTH = 2;
+/** Entries of one index: real ones list a few platforms and their attestations. */
+const MAX_INDEX_ENTRIES = 1000;
+/** Error bodies past this size are cut before they are parsed; real ones are far smaller. */
+const MAX_ERROR_BODY_BYTES = 1024 * 1024;
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
 /** The platform this process runs on, as OCI names it: `linux/amd64`, `linux/arm64`, … */
@@ -122,25 +135,35 @@ export function isLoopbackRegistry(registry: string): boolean {
   return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** Watches a request: aborts it with `stalled()` when no headers or body bytes arrive within the timeout. */
+/**
+ * Watches a request: aborts it when no headers or body bytes arrive within the idle timeout, when the whole
+ * request outlasts its deadline, or when the caller's signal aborts. `signal` carries the reason.
+ */
 class Watchdog {
-  readonly controller = new AbortController();
-  private timer?: NodeJS.Timeout;
+  readonly signal: AbortSignal;
+  private readonly controller = new AbortController();
+  private idleTimer?: NodeJS.Timeout;
+  private readonly deadlineTimer: NodeJS.Timeout;
 
   constructor(
-    private readonly ms: number,
-    private readonly stalled: () => Error,
+    private readonly idleMs: number,
+    deadlineMs: number,
+    private readonly failure: (cause: "idle" | "deadline") => Error,
+    outer?: AbortSignal,
   ) {
+    this.signal = outer ? AbortSignal.any([this.controller.signal, outer]) : this.controller.signal;
+    this.deadlineTimer = setTimeout(() => this.controller.abort(failure("deadline")), deadlineMs);
     this.kick();
   }
 
   kick(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.controller.abort(this.stalled()), this.ms);
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.controller.abort(this.failure("idle")), this.idleMs);
   }
 
   stop(): void {
-    clearTimeout(this.timer);
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.deadlineTimer);
   }
 }
 
@@ -148,6 +171,10 @@ class Watchdog {
 interface Answer {
   response: Response;
   watchdog: Watchdog;
+  /** Origin that gave this response, after redirects. */
+  origin: string;
+  /** True when a redirect led away from the requested origin (so no credentials went along). */
+  leftOrigin: boolean;
 }
 
 /** Parses `Bearer realm="…",service="…"` into its scheme and parameters. */
@@ -168,6 +195,7 @@ function parseChallenge(header: string): { scheme: string; params: Record<string
 export class RegistryClient {
   private readonly base: string;
   private readonly timeoutMs: number;
+  private readonly requestTimeoutMs: number;
   /** Authorization header per repository, once a challenge has been answered. */
   private readonly authorization = new Map<string, string>();
 
@@ -181,6 +209,7 @@ export class RegistryClient {
     const plain = options.plainHttp ?? isLoopbackRegistry(registry);
     this.base = `${plain ? "http" : "https"}://${host}`;
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
   }
 
   /**
@@ -190,25 +219,27 @@ export class RegistryClient {
   async resolveImage(repository: string, reference: string, platform?: Platform): Promise<ResolvedImage> {
     let { digest, json } = await this.fetchManifest(repository, reference);
     const top = digest;
-    for (let depth = 0; isIndex(json); depth++) {
+    for (let depth = 0; ; depth++) {
+      const problem = manifestProblem(json);
+      if (problem) {
+        throw new RegistryError(
+          this.registry,
+          `manifest ${digest} of repository "${repository}" is not a valid image manifest or index: ${problem}`,
+          "Push the image again with a current Docker or OCI tool (schema 1 manifests are not supported)",
+        );
+      }
+      const document = json as ImageManifest | ImageIndex;
+      if (!("manifests" in document)) return { digest: top, manifestDigest: digest, manifest: document };
       if (depth === MAX_INDEX_DEPTH) {
         throw new RegistryError(
           this.registry,
-          `${repository}@${top} nests indexes too deep`,
+          `${repository}@${top} nests indexes more than ${MAX_INDEX_DEPTH} deep`,
           "Push a flat index",
         );
       }
-      const entry = this.choosePlatform(repository, json.manifests, platform ?? defaultPlatform());
+      const entry = this.choosePlatform(repository, document.manifests, platform ?? defaultPlatform());
       ({ digest, json } = await this.fetchManifest(repository, entry.digest));
     }
-    if (!isImageManifest(json)) {
-      throw new RegistryError(
-        this.registry,
-        `manifest ${digest} of repository "${repository}" is not a valid image manifest or index`,
-        "Push the image again with a current Docker or OCI tool (schema 1 manifests are not supported)",
-      );
-    }
-    return { digest: top, manifestDigest: digest, manifest: json };
   }
 
   /** Reads a small JSON blob such as an image config, checking its size and digest. */
@@ -240,12 +271,12 @@ export class RegistryClient {
    */
   async openBlob(repository: string, descriptor: Descriptor): Promise<Readable> {
     const what = `blob ${descriptor.digest} of repository "${repository}"`;
-    const { response, watchdog } = await this.get(repository, `/blobs/${descriptor.digest}`, what, "*/*");
+    const answer = await this.get(repository, `/blobs/${descriptor.digest}`, what, "*/*");
+    const { watchdog } = answer;
     const hash = createHash(descriptor.digest.split(":")[0]);
     let received = 0;
     const verifier = new Transform({
       transform: (chunk: Buffer, _encoding, done) => {
-        watchdog.kick();
         received += chunk.length;
         if (received > descriptor.size) {
           done(
@@ -265,7 +296,7 @@ export class RegistryClient {
         done(this.verifyStreamed(hash, received, descriptor, what));
       },
     });
-    return pipeline(bodyStream(response), verifier, () => watchdog.stop());
+    return pipeline(Readable.from(this.chunks(answer, what)), verifier, () => watchdog.stop());
   }
 
   private verifyStreamed(
@@ -295,7 +326,7 @@ export class RegistryClient {
     );
     const match = images.find((e) => platformMatches(e.platform!, want));
     if (match) return match;
-    const available = images.map((e) => formatPlatform(e.platform!)).join(", ") || "none";
+    const available = outsideText(images.map((e) => formatPlatform(e.platform!)).join(", ") || "none");
     throw new RegistryError(
       this.registry,
       `repository "${repository}" has no image for platform ${formatPlatform(want)} (available: ${available})`,
@@ -337,11 +368,13 @@ export class RegistryClient {
     let answer = await this.send(url, this.headers(repository, accept), what);
     if (answer.response.status === 401) {
       await discard(answer);
+      this.checkChallengeOrigin(answer, what);
       const header = await this.authenticate(repository, answer.response);
       this.authorization.set(repository, header);
       answer = await this.send(url, this.headers(repository, accept), what);
       if (answer.response.status === 401) {
         await discard(answer);
+        this.checkChallengeOrigin(answer, what);
         throw this.credentialsError(repository, header.startsWith("Basic") ? "rejected" : "denied");
       }
     }
@@ -358,6 +391,7 @@ export class RegistryClient {
         problem,
         "Check the image reference, and that the image was pushed to this registry",
         404,
+        detail.full,
       );
     }
     if (status === 403) {
@@ -368,6 +402,7 @@ export class RegistryClient {
           ? `Grant user "${this.options.username}" pull access to "${repository}"`
           : "Set registry.username and registry.password for an account with pull access",
         403,
+        detail.full,
       );
     }
     throw new RegistryError(
@@ -375,6 +410,21 @@ export class RegistryClient {
       `answered HTTP ${status} for ${what}${detail.message ? `: ${detail.message}` : ""}`,
       "Check the registry's health and logs",
       status,
+      detail.full,
+    );
+  }
+
+  /**
+   * A 401 is answered only when the registry's own origin gave it: a host a redirect led to (e.g. blob
+   * storage) never gets the credentials, nor a say in where they go (containerd CVE-2020-15157).
+   */
+  private checkChallengeOrigin(answer: Answer, what: string): void {
+    if (!answer.leftOrigin) return;
+    throw new RegistryError(
+      this.registry,
+      `redirected ${what} to ${answer.origin}, which asked for credentials; they are sent only to ${this.base}`,
+      "Configure the registry's storage to serve redirected blobs without authentication (e.g. pre-signed URLs)",
+      401,
     );
   }
 
@@ -383,14 +433,19 @@ export class RegistryClient {
     return { accept, ...(auth ? { authorization: auth } : {}) };
   }
 
-  /** Answers a 401 challenge: returns the Authorization header to retry with. */
+  /**
+   * Answers a 401 challenge from the registry's own origin: returns the Authorization header to retry with.
+   * A bearer token is fetched for this repository from the realm the challenge names, and is sent only
+   * back to the registry, never to the realm or anywhere a redirect leads.
+   */
   private async authenticate(repository: string, response: Response): Promise<string> {
     const { username, password } = this.options;
     const hasCredentials = username !== undefined && password !== undefined;
     const basic = hasCredentials
       ? `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`
       : undefined;
-    const { scheme, params } = parseChallenge(response.headers.get("www-authenticate") ?? "");
+    const challenge = response.headers.get("www-authenticate") ?? "";
+    const { scheme, params } = parseChallenge(challenge);
     if (scheme === "basic") {
       if (!basic) throw this.credentialsError(repository, "missing");
       return basic;
@@ -398,12 +453,13 @@ export class RegistryClient {
     if (scheme !== "bearer" || !params.realm) {
       throw new RegistryError(
         this.registry,
-        `asked for authentication with an unsupported challenge "${scheme || "(none)"}"`,
+        `asked for authentication with an unsupported challenge "${outsideText(challenge, 100) || "(none)"}"`,
         "Use a registry that supports Basic or Bearer token authentication",
         401,
+        challenge,
       );
     }
-    const tokenUrl = new URL(params.realm);
+    const tokenUrl = this.tokenRealm(params.realm, challenge);
     if (params.service) tokenUrl.searchParams.set("service", params.service);
     tokenUrl.searchParams.set("scope", params.scope ?? `repository:${repository}:pull`);
     const what = `a token from ${tokenUrl.origin}`;
@@ -419,13 +475,12 @@ export class RegistryClient {
         `token service ${tokenUrl.origin} answered HTTP ${answer.response.status}${detail.message ? `: ${detail.message}` : ""}`,
         "Check the registry's token service",
         answer.response.status,
+        detail.full,
       );
     }
-    const body = parseJson(await this.readBody(answer, MAX_MANIFEST_BYTES, what), what, this.registry) as {
-      token?: unknown;
-      access_token?: unknown;
-    };
-    const token = body.token ?? body.access_token;
+    const body = parseJson(await this.readBody(answer, MAX_MANIFEST_BYTES, what), what, this.registry);
+    const fields = isObject(body) ? body : {};
+    const token = fields.token ?? fields.access_token;
     if (typeof token !== "string" || token.length === 0) {
       throw new RegistryError(
         this.registry,
@@ -434,6 +489,37 @@ export class RegistryClient {
       );
     }
     return `Bearer ${token}`;
+  }
+
+  /**
+   * The token endpoint a bearer challenge names. It must be https, so credentials never cross a network in
+   * clear; plain http is accepted only when the registry itself is plain http on loopback, and so is the realm.
+   */
+  private tokenRealm(realm: string, challenge: string): URL {
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new RegistryError(
+        this.registry,
+        `asked for a token from realm "${outsideText(realm, 100)}", which is not a URL`,
+        "Fix the realm in the registry's auth configuration",
+        401,
+        challenge,
+      );
+    }
+    const loopback =
+      this.base.startsWith("http:") && isLoopbackRegistry(this.registry) && isLoopbackRegistry(url.host);
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+      throw new RegistryError(
+        this.registry,
+        `asked for a token from ${url.protocol}//${url.host}, which is not https: credentials and tokens would cross the network in clear`,
+        "Serve the registry's token service over https",
+        401,
+        challenge,
+      );
+    }
+    return url;
   }
 
   private credentialsError(repository: string, kind: "missing" | "rejected" | "denied"): RegistryError {
@@ -462,40 +548,65 @@ export class RegistryClient {
     );
   }
 
-  /** One request with manual redirects, so credentials are never sent to another origin. */
+  /**
+   * One request with manual redirects. Once a redirect leaves the requested origin, the rest of the chain
+   * gets no credentials, even if it comes back.
+   */
   private async send(url: string, headers: Record<string, string>, what: string): Promise<Answer> {
     let current = new URL(url);
     const origin = current.origin;
+    let leftOrigin = false;
+    const watchdog = new Watchdog(
+      this.timeoutMs,
+      this.requestTimeoutMs,
+      (cause) =>
+        cause === "idle"
+          ? new RegistryError(
+              this.registry,
+              `sent nothing for ${this.timeoutMs / 1000} s while serving ${what}`,
+              "Check the registry's health and network, or raise timeoutMs",
+            )
+          : new RegistryError(
+              this.registry,
+              `took more than requestTimeoutMs = ${this.requestTimeoutMs} ms to serve ${what}`,
+              "Check the registry's health and network, or raise requestTimeoutMs",
+            ),
+      this.options.signal,
+    );
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const watchdog = new Watchdog(
-        this.timeoutMs,
-        () =>
-          new RegistryError(
-            this.registry,
-            `sent nothing for ${this.timeoutMs / 1000} s while serving ${what}`,
-            "Check the registry's health and network, or raise timeoutMs",
-          ),
-      );
+      leftOrigin ||= current.origin !== origin;
       let response: Response;
       try {
         response = await fetch(current, {
-          headers: current.origin === origin ? headers : { accept: headers.accept ?? "*/*" },
+          headers: leftOrigin ? { accept: headers.accept ?? "*/*" } : headers,
           redirect: "manual",
-          signal: watchdog.controller.signal,
+          signal: watchdog.signal,
         });
       } catch (err) {
         watchdog.stop();
+        if (watchdog.signal.aborted) throw watchdog.signal.reason;
         throw this.unreachableError(current, err);
       }
       const location = response.headers.get("location");
       if (response.status < 300 || response.status >= 400 || !location) {
         watchdog.kick();
-        return { response, watchdog };
+        return { response, watchdog, origin: current.origin, leftOrigin };
       }
-      watchdog.stop();
       await response.body?.cancel();
-      current = new URL(location, current);
+      watchdog.kick();
+      try {
+        current = new URL(location, current);
+      } catch {
+        watchdog.stop();
+        throw new RegistryError(
+          this.registry,
+          `redirected ${what} to "${outsideText(location, 100)}", which is not a URL`,
+          "Check the registry's storage redirect settings",
+          response.status,
+        );
+      }
     }
+    watchdog.stop();
     throw new RegistryError(
       this.registry,
       `redirected more than ${MAX_REDIRECTS} times for ${url}`,
@@ -503,14 +614,25 @@ export class RegistryClient {
     );
   }
 
-  /** Reads a whole body, refusing more than `limit` bytes so a hostile answer cannot fill memory. */
-  private async readBody({ response, watchdog }: Answer, limit: number, what: string): Promise<Buffer> {
+  /**
+   * Reads a whole body, at most `limit` bytes so a hostile answer cannot fill memory. Past the limit it fails,
+   * or with `cut` keeps the first `limit` bytes and stops reading.
+   */
+  private async readBody(
+    answer: Answer,
+    limit: number,
+    what: string,
+    overflow: "fail" | "cut" = "fail",
+  ): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     try {
-      for await (const chunk of bodyStream(response)) {
-        watchdog.kick();
-        size += (chunk as Buffer).length;
+      for await (const chunk of this.chunks(answer, what)) {
+        size += chunk.length;
+        if (size > limit && overflow === "cut") {
+          chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
+          break;
+        }
         if (size > limit) {
           throw new RegistryError(
             this.registry,
@@ -518,65 +640,129 @@ export class RegistryClient {
             "Check the image reference",
           );
         }
-        chunks.push(chunk as Buffer);
+        chunks.push(chunk);
       }
     } finally {
-      watchdog.stop();
+      answer.watchdog.stop();
     }
     return Buffer.concat(chunks);
   }
 
-  /** The first entry of a distribution-spec error body: `{"errors":[{"code":…,"message":…}]}`. */
-  private async errorDetail(answer: Answer): Promise<{ code?: string; message?: string }> {
+  /**
+   * The chunks of a body, each one resetting the idle timeout. A connection lost midway fails naming the
+   * registry and what it was sending, not with the HTTP client's bare "terminated".
+   */
+  private async *chunks({ response, watchdog }: Answer, what: string): AsyncGenerator<Buffer> {
     try {
-      const bytes = await this.readBody(answer, 64 * 1024, "an error body");
-      const first = (JSON.parse(bytes.toString("utf8")) as { errors?: { code?: string; message?: string }[] })
-        .errors?.[0];
-      return { code: first?.code, message: first?.message };
-    } catch {
-      // A malformed or oversized error body only loses the detail; the status still explains the failure.
-      return {};
+      for await (const chunk of bodyStream(response)) {
+        watchdog.kick();
+        yield chunk as Buffer;
+      }
+    } catch (err) {
+      if (watchdog.signal.aborted) throw watchdog.signal.reason;
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new RegistryError(
+        this.registry,
+        `closed the connection while sending ${what} (${outsideText(String(cause), 80)})`,
+        "Check the registry's health and network, and try again",
+      );
     }
   }
 
+  /**
+   * The first entry of a distribution-spec error body, `{"errors":[{"code":…,"message":…}]}`, or the body's
+   * text when it is not that; shown stripped and cut short, with the `full` text kept for debugging.
+   */
+  private async errorDetail(answer: Answer): Promise<{ code?: string; message?: string; full?: string }> {
+    let text: string;
+    try {
+      text = (await this.readBody(answer, MAX_ERROR_BODY_BYTES, "an error body", "cut")).toString("utf8");
+    } catch {
+      // An unreadable error body only loses the detail; the status still explains the failure.
+      return {};
+    }
+    let first: unknown;
+    try {
+      first = (JSON.parse(text) as { errors?: unknown[] } | null)?.errors?.[0];
+    } catch {
+      return text.trim() ? { message: outsideText(text), full: text } : {};
+    }
+    const { code, message }: Record<string, unknown> = isObject(first) ? first : {};
+    return {
+      code: typeof code === "string" ? outsideText(code, 40) : undefined,
+      message: typeof message === "string" ? outsideText(message) : undefined,
+      full: text,
+    };
+  }
+
   private unreachableError(url: URL, err: unknown): RegistryError {
-    if (err instanceof RegistryError) return err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const code = cause?.code ?? "";
-    let reason = cause?.message ?? (err as Error).message;
+    const code = String(cause?.code ?? "");
+    let reason = outsideText(String(cause?.message ?? (err as Error).message));
     let fix = "Check that the registry is running and that the address is right";
     if (code === "ECONNREFUSED") reason = "connection refused";
     else if (code === "ENOTFOUND" || code === "EAI_AGAIN") reason = `host ${url.hostname} not found (DNS)`;
     else if (code.startsWith("ERR_SSL") || code === "EPROTO") {
-      reason = `TLS handshake failed (${code})`;
+      reason = `TLS handshake failed (${outsideText(code, 60)})`;
       fix = "If the registry serves plain http, set plainHttp: true";
     }
     return new RegistryError(this.registry, `is unreachable at ${url.origin}: ${reason}`, fix);
   }
 }
 
-/** Descriptors come from the registry, so their digests (used in URLs) and sizes (summed) are checked. */
+/** An index (OCI image index or Docker manifest list): one manifest per platform. */
+interface ImageIndex {
+  manifests: Descriptor[];
+}
+
+/** A JSON object: not null, not an array. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Descriptors come from the registry, so their digests (used in URLs), sizes (summed) and platforms (compared
+ * and shown) are checked.
+ */
 function isDescriptor(value: unknown): value is Descriptor {
-  const d = value as Partial<Descriptor> | null;
+  if (!isObject(value)) return false;
+  const { mediaType, digest, size, platform } = value;
   return (
-    typeof d === "object" &&
-    d !== null &&
-    typeof d.mediaType === "string" &&
-    typeof d.digest === "string" &&
-    DIGEST.test(d.digest) &&
-    Number.isSafeInteger(d.size) &&
-    d.size! >= 0
+    typeof mediaType === "string" &&
+    typeof digest === "string" &&
+    DIGEST.test(digest) &&
+    Number.isSafeInteger(size) &&
+    (size as number) >= 0 &&
+    (platform === undefined || isPlatform(platform))
   );
 }
 
-function isIndex(json: unknown): json is { manifests: Descriptor[] } {
-  const manifests = (json as { manifests?: unknown } | null)?.manifests;
-  return Array.isArray(manifests) && manifests.every(isDescriptor);
+function isPlatform(value: unknown): value is Platform {
+  return (
+    isObject(value) &&
+    typeof value.os === "string" &&
+    typeof value.architecture === "string" &&
+    (value.variant === undefined || typeof value.variant === "string")
+  );
 }
 
-function isImageManifest(json: unknown): json is ImageManifest {
-  const m = json as Partial<ImageManifest> | null;
-  return isDescriptor(m?.config) && Array.isArray(m.layers) && m.layers.every(isDescriptor);
+/** What keeps `json` from being an image manifest or an index, in a few words; undefined when it is one. */
+function manifestProblem(json: unknown): string | undefined {
+  if (!isObject(json)) return `it is ${outsideText(describe(json), 60)}, not an object`;
+  const list = (name: "manifests" | "layers") => {
+    const entries = json[name];
+    if (!Array.isArray(entries)) return `${name} is not a list`;
+    const bad = entries.findIndex((entry) => !isDescriptor(entry));
+    return bad < 0 ? undefined : `${name}[${bad}] is not a valid descriptor`;
+  };
+  if (json.manifests !== undefined) {
+    const count = Array.isArray(json.manifests) ? json.manifests.length : 0;
+    if (count > MAX_INDEX_ENTRIES)
+      return `the index lists ${count} manifests, more than ${MAX_INDEX_ENTRIES}`;
+    return list("manifests");
+  }
+  if (!isDescriptor(json.config)) return "config is not a valid descriptor";
+  return list("layers");
 }
 
 /** A fetch body as a Node stream; an absent body (e.g. HTTP 204) reads as empty. */

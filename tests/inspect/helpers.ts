@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -52,7 +53,15 @@ export async function makeTar(files: TarFile[]): Promise<Buffer> {
   for (const f of files) {
     const content = f.content === undefined ? undefined : Buffer.from(f.content);
     pack.entry(
-      { name: f.name, type: f.type ?? "file", linkname: f.linkname, size: content?.length ?? 0, mode: 0o755 },
+      {
+        name: f.name,
+        type: f.type ?? "file",
+        linkname: f.linkname,
+        size: content?.length ?? 0,
+        mode: 0o755,
+        // A fixed time keeps the bytes, and so the digest, of a layer equal across calls.
+        mtime: new Date(0),
+      },
       content ?? Buffer.alloc(0),
     );
   }
@@ -66,6 +75,20 @@ export async function gzipLayer(files: TarFile[]): Promise<Buffer> {
   return gzipSync(await makeTar(files));
 }
 
+/** The 512-byte tar header of an entry, for layers too large to build through `makeTar`. */
+export async function tarHeader(name: string, size: number, type: TarFile["type"] = "file"): Promise<Buffer> {
+  const pack = tar.pack();
+  pack.entry({ name, type, size, mode: 0o755, mtime: new Date(0) });
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of pack) {
+    chunks.push(chunk as Buffer);
+    received += (chunk as Buffer).length;
+    if (received >= 512) break;
+  }
+  return Buffer.concat(chunks).subarray(0, 512);
+}
+
 interface Stored {
   mediaType: string;
   body: Buffer;
@@ -75,7 +98,18 @@ type AuthMode =
   | { kind: "none" }
   | { kind: "basic"; username: string; password: string }
   /** `anonymous` lets the token service hand out pull tokens without credentials. */
-  | { kind: "bearer"; username: string; password: string; anonymous?: boolean; grantScope?: boolean };
+  | {
+      kind: "bearer";
+      username: string;
+      password: string;
+      anonymous?: boolean;
+      grantScope?: boolean;
+      /** The challenge's realm instead of this registry's own `/token`, e.g. a foreign or plain-http one. */
+      realm?: string;
+    };
+
+/** Answers a request itself when it returns true, before the fake's own routes: how hostile tests misbehave. */
+export type Intercept = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
 
 /** One request the fake registry saw, for asserting on auth headers and fetch counts. */
 export interface SeenRequest {
@@ -85,7 +119,8 @@ export interface SeenRequest {
 
 /**
  * A registry speaking just enough of the distribution API for the client: manifests by tag or digest,
- * blobs via a redirect to a separate "storage" server (another origin), and basic or bearer auth.
+ * blobs via a redirect to a separate "storage" server (another origin, always plain http), and basic or
+ * bearer auth. With `tls` the registry itself serves https.
  */
 export class FakeRegistry {
   readonly manifests = new Map<string, Stored>();
@@ -95,12 +130,27 @@ export class FakeRegistry {
   auth: AuthMode = { kind: "none" };
   /** Requests whose path matches never get an answer, to test timeouts. */
   hang?: RegExp;
-  private server = http.createServer((req, res) => this.handle(req, res));
+  intercept?: Intercept;
+  storageIntercept?: Intercept;
+  private server: http.Server;
   private storage = http.createServer((req, res) => this.serveStorage(req, res));
   private tokens = new Set<string>();
 
+  constructor(options: { tls?: { key: string; cert: string } } = {}) {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res);
+    this.server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
+    // Node closes a connection this long after it has handed a response to the kernel, even while a slow
+    // client (a test inflating a 2 GiB layer) is still reading it; the default 5 s cuts such reads short.
+    for (const server of [this.server, this.storage]) server.keepAliveTimeout = 120_000;
+  }
+
   get host(): string {
     return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** The blob storage server's `127.0.0.1:<port>`: another origin than the registry. */
+  get storageHost(): string {
+    return `127.0.0.1:${(this.storage.address() as AddressInfo).port}`;
   }
 
   async start(): Promise<this> {
@@ -153,6 +203,7 @@ export class FakeRegistry {
     const url = new URL(req.url ?? "/", "http://x");
     this.seen.push({ url: url.pathname + url.search, authorization: req.headers.authorization });
     if (this.hang?.test(url.pathname)) return;
+    if (this.intercept?.(req, res, url)) return;
     if (url.pathname === "/token") return this.serveToken(req, url, res);
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
     if (!m) return send(res, 404, { errors: [{ code: "NOT_FOUND", message: "no route" }] });
@@ -173,8 +224,7 @@ export class FakeRegistry {
     }
     if (!this.blobs.has(ref))
       return send(res, 404, { errors: [{ code: "BLOB_UNKNOWN", message: "blob unknown" }] });
-    const storage = (this.storage.address() as AddressInfo).port;
-    res.writeHead(307, { location: `http://127.0.0.1:${storage}/data/${ref}` });
+    res.writeHead(307, { location: `http://${this.storageHost}/data/${ref}` });
     res.end();
   }
 
@@ -190,7 +240,7 @@ export class FakeRegistry {
     }
     if (this.tokens.has(header.replace(/^Bearer /, "")) && header.startsWith("Bearer ")) return true;
     res.writeHead(401, {
-      "www-authenticate": `Bearer realm="http://${this.host}/token",service="fake",scope="repository:${repo}:pull"`,
+      "www-authenticate": `Bearer realm="${auth.realm ?? `http://${this.host}/token`}",service="fake",scope="repository:${repo}:pull"`,
       "content-type": "application/json",
     });
     res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
@@ -212,6 +262,7 @@ export class FakeRegistry {
 
   private serveStorage(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.storageSeen.push({ url: req.url ?? "", authorization: req.headers.authorization });
+    if (this.storageIntercept?.(req, res, new URL(req.url ?? "/", "http://x"))) return;
     const digest = (req.url ?? "").replace("/data/", "");
     const body = this.blobs.get(digest);
     if (!body) return send(res, 404, {});
@@ -229,13 +280,13 @@ function send(res: http.ServerResponse, status: number, json: object): void {
   res.end(JSON.stringify(json));
 }
 
-function listen(server: http.Server): Promise<void> {
+export function listen(server: http.Server): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
   });
 }
 
-function close(server: http.Server): Promise<void> {
+export function close(server: http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
