@@ -57,7 +57,8 @@ describe("plugin package: a fresh clone and the packed tarball load as Pulumi lo
     run("git", ["clone", "--quiet", "--no-hardlinks", ROOT, clone], scratch, 60_000);
     committedSchema = JSON.parse(fs.readFileSync(path.join(clone, "schema.json"), "utf8"));
     assert.ok(!fs.existsSync(path.join(clone, "bin")), "a clone starts without compiled output");
-    // What the language host runs for a git or path package; `prepare` builds bin/ on the way.
+    // What the language host runs for a git or path package; `prepare` builds bin/ on the way. Offline:
+    // every package and packument comes from the npm cache that `npm ci` filled in this checkout.
     run("npm", ["install", "--offline", "--prefer-offline", "--no-audit", "--no-fund"], clone, 480_000);
   });
 
