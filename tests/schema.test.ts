@@ -148,7 +148,8 @@ describe("package schema (Pulumi's own analyzer over the TypeScript sources)", (
       const program = pythonCalls(path.join(dir, project.main ?? "__main__.py"));
       assert.equal(program.module, "pulumi_minimal_image", "the SDK's Python package name");
       assert.equal(program.components.length, 1, "the program declares one MinimalImage");
-      assert.deepEqual(checkArgs(schema, program.components[0].kwargs, pythonDialect), []);
+      const [call] = program.components;
+      assert.deepEqual(checkArgs(schema, call, pythonDialect), []);
       assert.ok(program.outputs.length > 0);
       const outputs = new Map(Object.keys(component.properties).map((name) => [snake(name), name]));
       for (const attribute of program.outputs) {
@@ -184,7 +185,7 @@ const SCALARS: Record<string, (value: unknown) => boolean> = {
 };
 
 /** Every complaint about the args a program gives MinimalImage; none when all fit the schema. */
-function checkArgs(schema: PackageSchema, args: Record<string, unknown>, dialect: Dialect): string[] {
+function checkArgs(schema: PackageSchema, args: unknown, dialect: Dialect): string[] {
   const component = schema.resources[TOKEN];
   const fields = dialect.fields(args, "MinimalImage", Object.keys(component.inputProperties));
   if (typeof fields === "string") return [fields];
@@ -272,11 +273,13 @@ type PythonValue =
 const pythonDialect: Dialect = {
   fields(raw, typeName, properties) {
     const value = raw as PythonValue;
-    const kwargs = "kwargs" in value && value.call.endsWith(`.${typeName}Args`) ? value.kwargs : undefined;
-    if (typeName !== "MinimalImage" && !kwargs) return `expected minimal_image.${typeName}Args(...)`;
+    // The component's own class takes its args as keywords; every other object is a `<Type>Args`.
+    const expected =
+      typeName === "MinimalImage" ? "minimal_image.MinimalImage" : `minimal_image.${typeName}Args`;
+    if (!("kwargs" in value) || value.call !== expected) return `expected ${expected}(...)`;
     const byPythonName = new Map(properties.map((name) => [snake(name), name]));
     const fields: Record<string, unknown> = {};
-    for (const [keyword, field] of Object.entries(kwargs ?? (raw as Record<string, PythonValue>))) {
+    for (const [keyword, field] of Object.entries(value.kwargs)) {
       const name = byPythonName.get(keyword);
       if (!name) return `${keyword} not in ${typeName}`;
       fields[name] = fromPython(field);
@@ -290,7 +293,8 @@ const pythonDialect: Dialect = {
       members.some((member) => value.name === `minimal_image.${typeName}.${snake(member.name).toUpperCase()}`)
     );
   },
-  isRuntimeValue: (raw) => "call" in (raw as PythonValue) && !(raw as { call: string }).call.endsWith("Args"),
+  isRuntimeValue: (raw) =>
+    "call" in (raw as PythonValue) && !(raw as { call: string }).call.startsWith("minimal_image."),
 };
 
 /** Lists become arrays and constants values, so that the generic checks apply; the rest stays as it is. */
@@ -310,7 +314,7 @@ function snake(name: string): string {
 /** The MinimalImage calls of a Python program, read with Python's own parser (nothing is run). */
 function pythonCalls(file: string): {
   module: string;
-  components: { kwargs: Record<string, PythonValue> }[];
+  components: PythonValue[];
   outputs: string[];
 } {
   const output = execFileSync("python3", [path.join(__dirname, "support", "python-calls.py"), file], {

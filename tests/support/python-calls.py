@@ -2,7 +2,8 @@
 
 Usage: python3 python-calls.py PROGRAM.py
 
-Prints {"module": the imported SDK module, "components": [{"kwargs": ...}], "outputs": [attribute, ...]}.
+Prints {"module": the imported SDK module, "components": [{"call": ..., "kwargs": ...}],
+"outputs": [attribute, ...]}.
 Names under the SDK's import alias are reported as `minimal_image.<rest>`, whatever the alias.
 Nothing in the program is run.
 """
@@ -50,7 +51,7 @@ def main(path):
             if dotted(node.value.func) == "minimal_image.MinimalImage":
                 variables.update(t.id for t in node.targets if isinstance(t, ast.Name))
         if isinstance(node, ast.Call) and dotted(node.func) == "minimal_image.MinimalImage":
-            components.append({"kwargs": {k.arg: value(k.value) for k in node.keywords}})
+            components.append(value(node))
     outputs = sorted(
         {
             node.attr
