@@ -249,7 +249,7 @@ interface RegistryParts {
  * is validated, so a plain registry is checked now even when its password is a secret Output.
  */
 function splitRegistry(input: MinimalImageArgs["registry"]): RegistryParts {
-  if (!isPending(input)) {
+  if (isKnownBesidesPassword(input)) {
     const registry = validateRegistry(input);
     return {
       server: registry.server,
@@ -264,6 +264,16 @@ function splitRegistry(input: MinimalImageArgs["registry"]): RegistryParts {
     username: registry.apply((r) => r.username),
     password: registry.apply((r) => r.password),
   };
+}
+
+/**
+ * True when a registry holds no Output except perhaps its password. Another language's program may send a
+ * plain object whose server is an Output; that registry is checked once it resolves, like an Output one.
+ */
+function isKnownBesidesPassword(input: unknown): boolean {
+  if (isPending(input)) return false;
+  if (typeof input !== "object" || input === null) return true;
+  return Object.entries(input).every(([key, value]) => key === "password" || isPlain(value));
 }
 
 /**

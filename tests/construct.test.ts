@@ -10,7 +10,7 @@ import { InputError } from "../components/errors";
 import { ReplicaOptionsInput } from "../components/deploy";
 import { ImageReport } from "../components/inspect";
 import { MinimalImage as Component, MinimalImageArgs } from "../components/minimal-image";
-import { isSecretInput } from "./support/pulumi";
+import { isSecretInput, settle } from "./support/pulumi";
 
 // Another language's program reaches MinimalImage through the plugin host: the engine sends the inputs
 // over gRPC, the provider server deserializes them (plain values stay plain; secrets and values that carry
@@ -227,6 +227,30 @@ describe("MinimalImage through the component provider's construct (other languag
     });
     assert.deepEqual(constructed.children, typed.children);
     assert.deepEqual(constructed.outputs, typed.outputs);
+  });
+
+  it("checks a registry whose server is another resource's output once it resolves (YAML can send one)", async () => {
+    const wire = {
+      source: "pausle",
+      imageName: "pausle",
+      registry: { server: outputValue("127.0.0.1:5000", { dependencies: [UPSTREAM] }) },
+    };
+    const inputs = await received(wire, { registry: [UPSTREAM] });
+    const constructed = await viaConstruct(inputs);
+    const typed = await viaTypeScript({
+      source: "pausle",
+      imageName: "pausle",
+      registry: pulumi.output({ server: "127.0.0.1:5000" }),
+    });
+    assert.deepEqual(constructed.children, typed.children);
+    assert.deepEqual(constructed.outputs, typed.outputs);
+
+    const bad = await received({ ...wire, registry: { server: outputValue("registry.example/team") } });
+    const result = await provider.construct("bad", TYPE, bad, {});
+    await assert.rejects(
+      settle((result.state as Record<string, pulumi.Output<string>>).imageRef),
+      (error: unknown) => error instanceof InputError && error.field === "registry.server",
+    );
   });
 
   it("declares the same Kubernetes children, with the provider of the `providers` option", async () => {
