@@ -98,8 +98,17 @@ describe("plugin package: a fresh clone and the packed tarball load as Pulumi lo
     const unpacked = path.join(scratch, "unpacked");
     fs.mkdirSync(unpacked);
     run("tar", ["-xzf", path.join(scratch, packed[0].filename), "-C", unpacked], scratch, 60_000);
-    // As installed into a program: the package's dependencies sit in the node_modules above it.
-    fs.symlinkSync(path.join(clone, "node_modules"), path.join(unpacked, "node_modules"), "dir");
+    // As installed into a program: its dependencies and peers sit in the node_modules above it, and
+    // nothing else (no TypeScript, no @types: the analyzer must do without the dev dependencies).
+    const manifest = JSON.parse(fs.readFileSync(path.join(clone, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      peerDependencies: Record<string, string>;
+    };
+    for (const name of Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies })) {
+      const link = path.join(unpacked, "node_modules", name);
+      fs.mkdirSync(path.dirname(link), { recursive: true });
+      fs.symlinkSync(path.join(clone, "node_modules", name), link, "dir");
+    }
     const plugin = loadPlugin(path.join(unpacked, "package"));
     assert.deepEqual(plugin.components, ["MinimalImage"]);
     assert.deepEqual(plugin.schema, committedSchema);
