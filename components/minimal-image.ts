@@ -17,18 +17,21 @@ import { buildInput, pushName, RegistryInput, validateRegistry, writeDockerfile 
 import { RecipeOptions } from "./recipe";
 import { describe } from "./reference";
 
-/** Inputs of {@link MinimalImage}. */
+/**
+ * Inputs of MinimalImage. Every language can give them (the package's schema is generated from this
+ * interface), and every value is validated when the component runs, with errors that name the field.
+ */
 export interface MinimalImageArgs {
   /** The program's source folder: the build context. Relative paths resolve against the program's folder. */
   source: pulumi.Input<string>;
-  /** How to build it; every field has a default (see {@link RecipeOptions}). */
+  /** How to build it; every field has a default. */
   recipe?: pulumi.Input<RecipeOptions>;
   /** Repository inside the registry, e.g. `pausle` or `team/pausle` (no registry host, no tag). */
   imageName: pulumi.Input<string>;
   /** Tag pushed with the image. Default `latest`. Everything that runs the image uses its digest instead. */
   tag?: pulumi.Input<string>;
   /** Where to push. The password is made a secret if it is not one already. */
-  registry: pulumi.Input<RegistryInput<pulumi.Input<string>>>;
+  registry: pulumi.Input<RegistryInput>;
   /** Target platform, e.g. `linux/amd64`. Default: the provider's own. */
   platform?: pulumi.Input<string>;
   /** Build arguments passed to `docker build`. */
@@ -40,15 +43,16 @@ export interface MinimalImageArgs {
   maxImageBytes?: pulumi.Input<number>;
   /**
    * Replicas to run from the pushed digest, locally with Docker (the default runtime) or on Kubernetes.
-   * Absent or `count: 0`: build and publish only. A plain value (not an Output), because the replica
-   * resources are declared when the program runs.
+   * Absent or `count: 0`: build and publish only. A plain value (not an Output, nor a secret), because the
+   * replica resources are declared when the program runs. The Kubernetes provider is given as the
+   * component's `providers` resource option.
    */
   replicas?: ReplicaOptionsInput;
 }
 
 /** Seams for tests and unusual registries; ordinary programs pass none of these. */
 export interface MinimalImageOptions extends pulumi.ComponentResourceOptions {
-  /** Inspects the pushed image. Default: {@link inspectImage} over the OCI distribution API. */
+  /** Inspects the pushed image. Default: `inspectImage` over the OCI distribution API. */
   inspect?: (imageRef: string, options: InspectOptions) => Promise<ImageReport>;
   /** Folder the Dockerfile is written under and paths are made relative to. Default: `process.cwd()`. */
   programDir?: string;
@@ -57,26 +61,32 @@ export interface MinimalImageOptions extends pulumi.ComponentResourceOptions {
 /**
  * Compiles a program into a fully static binary, ships it alone in a `FROM scratch` image, pushes it,
  * checks what was pushed (static, within budget), reports its size, and optionally runs replicas of it by
- * digest, locally with Docker or on Kubernetes.
+ * digest, locally with Docker or on Kubernetes (with the `kubernetes` provider of the `providers` option).
  */
 export class MinimalImage extends pulumi.ComponentResource {
   /** The pushed image by digest, `registry/repo@sha256:…`: what replicas run. */
   readonly imageRef: pulumi.Output<string>;
+  /** The manifest digest of the pushed image, `sha256:…`. */
   readonly digest: pulumi.Output<string>;
+  /** The tag pushed with the image. */
   readonly tag: pulumi.Output<string>;
   /** Config plus layers as stored in the registry: what a pull downloads. */
   readonly compressedSizeBytes: pulumi.Output<number>;
   /** Layers unpacked: what the image takes on disk (`docker image inspect .Size`). */
   readonly uncompressedSizeBytes: pulumi.Output<number>;
+  /** Size of the binary inside the image. */
   readonly binarySizeBytes: pulumi.Output<number>;
+  /** Number of layers in the image. */
   readonly layerCount: pulumi.Output<number>;
+  /** Whether the binary needs no ELF interpreter and no shared library (always true once the update succeeds). */
   readonly isStatic: pulumi.Output<boolean>;
   /** One line, e.g. `pausle: 3.7 kB compressed, 13.4 kB on disk, 1 layer, static`. */
   readonly sizeReport: pulumi.Output<string>;
   /** Names of the running replicas: containers `<name>-<i>`, or the Kubernetes Deployment. */
   readonly replicaNames: pulumi.Output<string[]>;
-  /** Kubernetes only: the Deployment's namespace and ready pods. */
+  /** Kubernetes only: the Deployment's namespace. */
   readonly namespace?: pulumi.Output<string>;
+  /** Kubernetes only: pods ready as last reported by the Deployment. */
   readonly readyReplicas?: pulumi.Output<number>;
 
   constructor(name: string, args: MinimalImageArgs, opts: MinimalImageOptions = {}) {
@@ -239,20 +249,31 @@ interface RegistryParts {
  * is validated, so a plain registry is checked now even when its password is a secret Output.
  */
 function splitRegistry(input: MinimalImageArgs["registry"]): RegistryParts {
-  if (!isPending(input)) {
-    const registry = validateRegistry<pulumi.Input<string>>(input);
+  if (isKnownBesidesPassword(input)) {
+    const registry = validateRegistry(input);
     return {
       server: registry.server,
       username: registry.username,
       password: pulumi.output(registry.password),
     };
   }
-  const registry = pulumi.output(input).apply((raw) => validateRegistry<string>(raw));
+  // Inside an apply the password is resolved already; pulumi.output types it so.
+  const registry = pulumi.output(input).apply((raw) => pulumi.output(validateRegistry(raw)));
   return {
     server: registry.server,
     username: registry.apply((r) => r.username),
     password: registry.apply((r) => r.password),
   };
+}
+
+/**
+ * True when a registry holds no Output except perhaps its password. Another language's program may send a
+ * plain object whose server is an Output; that registry is checked once it resolves, like an Output one.
+ */
+function isKnownBesidesPassword(input: unknown): boolean {
+  if (isPending(input)) return false;
+  if (typeof input !== "object" || input === null) return true;
+  return Object.entries(input).every(([key, value]) => key === "password" || isPlain(value));
 }
 
 /**
@@ -275,7 +296,7 @@ function isPending(value: unknown): boolean {
 /** True when a value holds no Output or Promise at any depth, so it can be validated right away. */
 function isPlain(value: unknown): boolean {
   if (isPending(value)) return false;
-  // A resource (such as a Kubernetes provider) is passed through as it is, never looked into.
+  // A resource holds Outputs of its own: it is not looked into, so that validation can say where it belongs.
   if (pulumi.Resource.isInstance(value)) return true;
   if (Array.isArray(value)) return value.every(isPlain);
   if (typeof value === "object" && value !== null) return Object.values(value).every(isPlain);

@@ -1,4 +1,3 @@
-import type { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import { InputError } from "../errors";
 import { describe } from "../reference";
 import { DigestRefInput, pinnedImage } from "./digest";
@@ -92,12 +91,10 @@ export interface ServiceManifest {
   };
 }
 
-/** Manifests for Kubernetes replicas, and the provider to create them with. */
+/** Manifests for Kubernetes replicas. */
 export interface KubernetesReplicaSpec<I = string> {
   deployment: DeploymentManifest<I>;
   service?: ServiceManifest;
-  /** `options.provider`, passed through so that it cannot be forgotten on the way to the resources. */
-  provider?: KubernetesProvider;
 }
 
 /**
@@ -179,7 +176,7 @@ export function kubernetesReplicaSpec<I extends DigestRefInput>(
       })),
     },
   };
-  return { deployment, service, provider: options.provider };
+  return { deployment, service };
 }
 
 /**

@@ -1,15 +1,36 @@
 import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
-import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import { InputError } from "../errors";
 import { describe } from "../reference";
 
 /** Where replicas run. */
-export type ReplicaRuntime = "docker" | "kubernetes";
+export const ReplicaRuntime = {
+  /** Containers on the local Docker engine. */
+  Docker: "docker",
+  /** A Deployment on the cluster of the `kubernetes` provider (the `providers` resource option). */
+  Kubernetes: "kubernetes",
+} as const;
+/** A replica runtime: one of `ReplicaRuntime`'s values, e.g. `"docker"`. */
+export type ReplicaRuntime = (typeof ReplicaRuntime)[keyof typeof ReplicaRuntime];
+
 /** Docker restart policies, as `docker run --restart` spells them. */
-export type RestartPolicy = "no" | "always" | "unless-stopped" | "on-failure";
+export const RestartPolicy = {
+  No: "no",
+  Always: "always",
+  UnlessStopped: "unless-stopped",
+  OnFailure: "on-failure",
+} as const;
+/** A Docker restart policy: one of `RestartPolicy`'s values, e.g. `"unless-stopped"`. */
+export type RestartPolicy = (typeof RestartPolicy)[keyof typeof RestartPolicy];
+
 /** Kubernetes Service types that minimal-image can create. */
-export type ServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
+export const ServiceType = {
+  ClusterIP: "ClusterIP",
+  NodePort: "NodePort",
+  LoadBalancer: "LoadBalancer",
+} as const;
+/** A Kubernetes Service type: one of `ServiceType`'s values, e.g. `"ClusterIP"`. */
+export type ServiceType = (typeof ServiceType)[keyof typeof ServiceType];
 
 /** The runtime used when `replicas.runtime` is not given. */
 export const DEFAULT_RUNTIME: ReplicaRuntime = "docker";
@@ -105,48 +126,83 @@ export interface KubernetesReplicaOptions extends CommonReplicaOptions {
   resources: ResourceRequirements;
   /** A Service to create; none when absent. */
   service?: ServiceOptions;
-  /** Kubernetes provider to create the resources with; passed through untouched. */
-  provider?: KubernetesProvider;
 }
 
-/** Validated replica options: {@link validateReplicaOptions} returns these with every default applied. */
+/** Validated replica options: `validateReplicaOptions` returns these with every default applied. */
 export type ReplicaOptions = DockerReplicaOptions | KubernetesReplicaOptions;
 
-/** What a user writes for `replicas`; every field is optional. */
+/** A container port to publish on the Docker host. */
+export interface PublishedPortInput {
+  /** Port inside the container; must be listed in `replicas.ports`. */
+  port: number;
+  /** Host port, for a single replica only; omitted, Docker picks a free one per replica. */
+  hostPort?: number;
+  /** Host address to bind. Default `127.0.0.1`; `0.0.0.0` listens on every interface. */
+  hostIp?: string;
+}
+
+/** CPU and memory quantities in Kubernetes notation, e.g. `cpu: "10m"`, `memory: "16Mi"`. */
+export interface ResourceQuantitiesInput {
+  /** CPU, e.g. `"250m"` or `"0.5"`. */
+  cpu?: string;
+  /** Memory, e.g. `"64Mi"` or `"1Gi"`. */
+  memory?: string;
+}
+
+/** Kubernetes container requests and limits; what is left out keeps its default. */
+export interface ResourceRequirementsInput {
+  /** Default: cpu `10m`, memory `16Mi`. */
+  requests?: ResourceQuantitiesInput;
+  /** Default: cpu `100m`, memory `64Mi`. */
+  limits?: ResourceQuantitiesInput;
+}
+
+/** A Kubernetes Service in front of the replicas. Giving it (even empty) creates the Service. */
+export interface ServiceOptionsInput {
+  /** Default `ClusterIP`. */
+  type?: ServiceType;
+  /** Service port that forwards to the first of `replicas.ports`. Default: that port. */
+  port?: number;
+}
+
+/**
+ * What a user writes for `replicas`; every field is optional. The Kubernetes provider is not an option
+ * here: give it as the component's `providers` resource option.
+ */
 export interface ReplicaOptionsInput {
-  /** Default 1. */
+  /** Number of replicas, 0 to 1000 on Docker, 0 to 10000 on Kubernetes. Default 1. */
   count?: number;
-  /** Default `"docker"`. */
+  /** Where the replicas run. Default `docker`. */
   runtime?: ReplicaRuntime;
+  /** Extra labels (Kubernetes syntax) on every replica; keys under `minimal-image/` are reserved. */
   labels?: Record<string, string>;
+  /** TCP ports the binary listens on: Kubernetes probes and Service ports, Docker publishing. */
   ports?: number[];
+  /** Environment variables of the binary. */
   env?: Record<string, string>;
+  /** Arguments passed to the binary (after the image's entrypoint). */
   args?: string[];
-  /** Kubernetes only. */
+  /** Kubernetes only: namespace of the Deployment. Default: the provider's namespace. */
   namespace?: string;
-  /** Kubernetes only; missing quantities come from {@link DEFAULT_RESOURCES}. */
-  resources?: { requests?: Partial<ResourceQuantities>; limits?: Partial<ResourceQuantities> };
-  /** Kubernetes only: `true` for a ClusterIP Service on the first port. */
-  service?: boolean | { type?: ServiceType; port?: number };
-  /** Kubernetes only. */
-  provider?: KubernetesProvider;
-  /** Docker only. */
+  /** Kubernetes only: container requests and limits. */
+  resources?: ResourceRequirementsInput;
+  /** Kubernetes only: a Service in front of the replicas; none when absent. */
+  service?: ServiceOptionsInput;
+  /** Docker only: a user-defined Docker network to attach to. Default: the default bridge. */
   network?: string;
-  /** Docker only. */
-  publishedPorts?: { port: number; hostPort?: number; hostIp?: string }[];
-  /** Docker only; default {@link DEFAULT_MEMORY_LIMIT_BYTES}. */
+  /** Docker only: container ports to publish on the host. */
+  publishedPorts?: PublishedPortInput[];
+  /** Docker only: memory limit per replica in bytes, a multiple of 1 MiB. Default 64 MiB. */
   memoryLimitBytes?: number;
-  /** Docker only; default {@link DEFAULT_RESTART_POLICY}. */
+  /** Docker only: restart policy. Default `unless-stopped`. */
   restartPolicy?: RestartPolicy;
 }
 
 const COMMON_KEYS = ["count", "runtime", "labels", "ports", "env", "args"] as const;
 const RUNTIME_KEYS: Record<ReplicaRuntime, readonly string[]> = {
   docker: ["network", "publishedPorts", "memoryLimitBytes", "restartPolicy"],
-  kubernetes: ["namespace", "resources", "service", "provider"],
+  kubernetes: ["namespace", "resources", "service"],
 };
-const RESTART_POLICIES: readonly RestartPolicy[] = ["no", "always", "unless-stopped", "on-failure"];
-const SERVICE_TYPES: readonly ServiceType[] = ["ClusterIP", "NodePort", "LoadBalancer"];
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -180,13 +236,17 @@ const MEMORY_FACTOR: Record<string, number> = {
  */
 export function validateReplicaOptions(raw: unknown, field = "replicas"): ReplicaOptions {
   const input = record(raw, field);
-  const runtime = oneOf(
-    input.runtime ?? DEFAULT_RUNTIME,
-    ["docker", "kubernetes"] as const,
-    `${field}.runtime`,
-  );
+  const runtime = oneOf(input.runtime ?? DEFAULT_RUNTIME, Object.values(ReplicaRuntime), `${field}.runtime`);
   const other: ReplicaRuntime = runtime === "docker" ? "kubernetes" : "docker";
   for (const key of Object.keys(input)) {
+    if (key === "provider") {
+      // Every language passes providers as a resource option; an argument would be a second, untyped path.
+      throw new InputError(
+        `${field}.provider`,
+        "is not a replica option: the Kubernetes provider is a resource option",
+        "Give it in the component's `providers` option, e.g. `{ providers: [k8sProvider] }`.",
+      );
+    }
     if (RUNTIME_KEYS[other].includes(key)) {
       throw new InputError(
         `${field}.${key}`,
@@ -248,7 +308,7 @@ function dockerOptions(
   }
   const restartPolicy = oneOf(
     input.restartPolicy ?? DEFAULT_RESTART_POLICY,
-    RESTART_POLICIES,
+    Object.values(RestartPolicy),
     `${field}.restartPolicy`,
   );
   return { ...common, runtime: "docker", network, publishedPorts, memoryLimitBytes, restartPolicy };
@@ -314,21 +374,12 @@ function kubernetesOptions(
   field: string,
 ): KubernetesReplicaOptions {
   const namespace = input.namespace == null ? undefined : dnsLabel(input.namespace, `${field}.namespace`);
-  const provider = (input.provider ?? undefined) as KubernetesProvider | undefined;
-  if (provider !== undefined && !KubernetesProvider.isInstance(provider)) {
-    throw new InputError(
-      `${field}.provider`,
-      "is not a Kubernetes provider",
-      "Pass a `new kubernetes.Provider(...)`, or omit it to use the default provider.",
-    );
-  }
   return {
     ...common,
     runtime: "kubernetes",
     namespace,
     resources: resources(input.resources ?? {}, `${field}.resources`),
     service: service(input.service, `${field}.service`, common.ports),
-    provider,
   };
 }
 
@@ -391,8 +442,15 @@ function parseQuantity(value: string, kind: "cpu" | "memory"): number {
 }
 
 function service(raw: unknown, field: string, containerPorts: number[]): ServiceOptions | undefined {
-  if (raw == null || raw === false) return undefined;
-  const input = raw === true ? {} : record(raw, field);
+  if (raw == null) return undefined;
+  if (typeof raw === "boolean") {
+    throw new InputError(
+      field,
+      `expected Service options, got ${raw}`,
+      "Give `{}` for a ClusterIP Service on the first port, or leave service out for none.",
+    );
+  }
+  const input = record(raw, field);
   for (const key of Object.keys(input)) {
     if (key !== "type" && key !== "port") {
       throw new InputError(`${field}.${key}`, "is not a Service option", "Use type and port.");
@@ -414,7 +472,10 @@ function service(raw: unknown, field: string, containerPorts: number[]): Service
       "Choose another Service port.",
     );
   }
-  return { type: oneOf(input.type ?? "ClusterIP", SERVICE_TYPES, `${field}.type`), port };
+  return {
+    type: oneOf(input.type ?? ServiceType.ClusterIP, Object.values(ServiceType), `${field}.type`),
+    port,
+  };
 }
 
 function labels(raw: unknown, field: string): Record<string, string> {

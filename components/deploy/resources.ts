@@ -33,8 +33,8 @@ const MIB = 1024 * 1024;
 
 /**
  * Creates the Deployment (and Service) of {@link kubernetesReplicaSpec}, plus, given `registryCreds`, the
- * `kubernetes.io/dockerconfigjson` Secret that the pod spec's `imagePullSecrets` names. The spec's
- * provider is used unless `opts.provider` is set.
+ * `kubernetes.io/dockerconfigjson` Secret that the pod spec's `imagePullSecrets` names. The Kubernetes
+ * provider comes from `opts` (`provider`, or the parent's `providers`), as for any resource.
  * @throws InputError when credentials are given but the spec names no pull secret.
  */
 export function createKubernetesReplicas(
@@ -43,7 +43,6 @@ export function createKubernetesReplicas(
   opts: ReplicaResourceOptions,
   registryCreds?: RegistryCredentials,
 ): KubernetesReplicas {
-  const resourceOpts: ReplicaResourceOptions = { ...opts, provider: opts.provider ?? spec.provider };
   const { metadata } = spec.deployment;
   const pullSecretName = spec.deployment.spec.template.spec.imagePullSecrets?.[0].name;
   if (registryCreds !== undefined && pullSecretName === undefined) {
@@ -70,12 +69,12 @@ export function createKubernetesReplicas(
           ),
         },
       },
-      resourceOpts,
+      opts,
     );
   // Pods created before their pull secret would sit in ImagePullBackOff until the kubelet retries.
-  const deploymentOpts = pulumi.mergeOptions(resourceOpts, { dependsOn: pullSecret ? [pullSecret] : [] });
+  const deploymentOpts = pulumi.mergeOptions(opts, { dependsOn: pullSecret ? [pullSecret] : [] });
   const deployment = new k8s.apps.v1.Deployment(name, spec.deployment, deploymentOpts);
-  const service = spec.service && new k8s.core.v1.Service(name, spec.service, resourceOpts);
+  const service = spec.service && new k8s.core.v1.Service(name, spec.service, opts);
   return {
     deployment,
     service,

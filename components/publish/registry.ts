@@ -1,17 +1,22 @@
+import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "../errors";
 import { describe, parseImageReference, validateTag } from "../reference";
 
-/** A registry to push to, with optional credentials. */
-export interface RegistryInput<S = string> {
+/**
+ * A registry to push to, with optional credentials. Server and user name are plain strings, so that they
+ * stay readable in the image name and can name a Kubernetes pull secret; only the password may be an Output.
+ */
+export interface RegistryInput {
   /** Host and optional port, e.g. `127.0.0.1:5000` or `registry.example.com`. */
   server: string;
+  /** User name to log in with; give it with `password`, or neither for an anonymous registry. */
   username?: string;
-  /** Kept secret end to end: in state, outputs and logs. */
-  password?: S;
+  /** Password or token; kept secret end to end: in state, outputs and logs. */
+  password?: pulumi.Input<string>;
 }
 
 /** Checks a registry's fields; the password itself is never looked at beyond "given or not". */
-export function validateRegistry<S>(raw: unknown): RegistryInput<S> {
+export function validateRegistry(raw: unknown): RegistryInput {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new InputError(
       "registry",
@@ -63,7 +68,11 @@ export function validateRegistry<S>(raw: unknown): RegistryInput<S> {
       "Set registry.password (as a secret), or remove the username",
     );
   }
-  return { server, username: username as string | undefined, password: password as S | undefined };
+  return {
+    server,
+    username: username as string | undefined,
+    password: password as RegistryInput["password"],
+  };
 }
 
 /**

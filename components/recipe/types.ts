@@ -1,17 +1,36 @@
 /** The languages minimal-image knows how to build into a static binary. */
-export type Toolchain = "c" | "go" | "rust";
+export const Toolchain = {
+  /** C, linked statically against `libc`. */
+  C: "c",
+  /** Go, built with `CGO_ENABLED=0`. */
+  Go: "go",
+  /** Rust, built with cargo into a static binary. */
+  Rust: "rust",
+} as const;
+/** A language minimal-image builds: one of `Toolchain`'s values, e.g. `"c"`. */
+export type Toolchain = (typeof Toolchain)[keyof typeof Toolchain];
 
 /** The C library a C program is linked against. musl gives the smallest binaries. */
-export type Libc = "musl" | "glibc";
+export const Libc = {
+  /** musl: the smallest static binaries. */
+  Musl: "musl",
+  /** glibc `-static`: for programs that need glibc's behaviour. */
+  Glibc: "glibc",
+} as const;
+/** A C library: one of `Libc`'s values, e.g. `"musl"`. */
+export type Libc = (typeof Libc)[keyof typeof Libc];
 
-/**
- * Files the final image may need besides the binary, copied from the builder stage:
- * - `ca-certificates`: `/etc/ssl/certs/ca-certificates.crt`, for programs that call HTTPS services;
- * - `zoneinfo`: `/usr/share/zoneinfo`, for programs that load time zones by name;
- * - `passwd`: `/etc/passwd` and `/etc/group` naming the runtime user 65532 (`nonroot`), for programs that
- *   look their user up.
- */
-export type Extra = "ca-certificates" | "zoneinfo" | "passwd";
+/** Files the final image may need besides the binary, copied from the builder stage. */
+export const Extra = {
+  /** `/etc/ssl/certs/ca-certificates.crt`, for programs that call HTTPS services. */
+  CaCertificates: "ca-certificates",
+  /** `/usr/share/zoneinfo`, for programs that load time zones by name. */
+  Zoneinfo: "zoneinfo",
+  /** `/etc/passwd` and `/etc/group` naming the runtime user 65532 (`nonroot`), for programs that look their user up. */
+  Passwd: "passwd",
+} as const;
+/** A file set the final image may need besides the binary: one of `Extra`'s values. */
+export type Extra = (typeof Extra)[keyof typeof Extra];
 
 /**
  * How to turn a source folder into a static binary. Every field is optional; see each default.

@@ -129,8 +129,8 @@ describe("deploy: kubernetesReplicaSpec", () => {
     });
   });
 
-  it("fronts the pods with a ClusterIP Service on `service: true`", () => {
-    const { deployment, service } = spec({ options: kubernetesOptions({ ports: [8080], service: true }) });
+  it("fronts the pods with a ClusterIP Service on `service: {}`", () => {
+    const { deployment, service } = spec({ options: kubernetesOptions({ ports: [8080], service: {} }) });
     assert.ok(service);
     assert.equal(service.apiVersion, "v1");
     assert.equal(service.kind, "Service");

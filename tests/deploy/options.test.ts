@@ -57,12 +57,34 @@ describe("deploy: validateReplicaOptions", () => {
     assert.deepEqual(options.args, ["--listen", ":8080"]);
   });
 
-  it("turns `service: true` into a ClusterIP Service on the first port", () => {
-    assert.deepEqual(kubernetesOptions({ ports: [8080], service: true }).service, {
+  it("turns `service: {}` into a ClusterIP Service on the first port, and no service into none", () => {
+    assert.deepEqual(kubernetesOptions({ ports: [8080], service: {} }).service, {
       type: "ClusterIP",
       port: 8080,
     });
-    assert.equal(kubernetesOptions({ ports: [8080], service: false }).service, undefined);
+    assert.equal(kubernetesOptions({ ports: [8080] }).service, undefined);
+  });
+
+  it("refuses `service: true` (the old shape), saying what to give instead", () => {
+    const err = assertInputError(
+      () => validateReplicaOptions({ runtime: "kubernetes", ports: [8080], service: true }),
+      "replicas.service",
+    );
+    assert.match(err.message, /Give `\{\}` for a ClusterIP Service/);
+  });
+
+  it("refuses a Kubernetes provider among the options: it is the `providers` resource option", () => {
+    for (const runtime of ["kubernetes", "docker"]) {
+      const err = assertInputError(
+        () =>
+          validateReplicaOptions({
+            runtime,
+            provider: { urn: "urn:pulumi:s::p::pulumi:providers:kubernetes::k" },
+          }),
+        "replicas.provider",
+      );
+      assert.match(err.message, /`providers` option/);
+    }
   });
 
   it("binds published ports to 127.0.0.1 unless told otherwise", () => {
@@ -166,7 +188,7 @@ describe("deploy: validateReplicaOptions", () => {
 
     ["namespace with docker", { namespace: "apps" }, "replicas.namespace"],
     ["resources with docker", { resources: {} }, "replicas.resources"],
-    ["service with docker", { service: true }, "replicas.service"],
+    ["service with docker", { service: {} }, "replicas.service"],
     ["provider with docker", { runtime: "docker", provider: {} }, "replicas.provider"],
     ["network with kubernetes", { runtime: "kubernetes", network: "n" }, "replicas.network"],
     [
@@ -188,7 +210,7 @@ describe("deploy: validateReplicaOptions", () => {
     ["a namespace with capitals", { runtime: "kubernetes", namespace: "Apps" }, "replicas.namespace"],
     ["a namespace over 63", { runtime: "kubernetes", namespace: "n".repeat(64) }, "replicas.namespace"],
     ["a namespace with a dot", { runtime: "kubernetes", namespace: "a.b" }, "replicas.namespace"],
-    ["a provider that is not one", { runtime: "kubernetes", provider: {} }, "replicas.provider"],
+    ["a provider argument", { runtime: "kubernetes", provider: {} }, "replicas.provider"],
     ["resources as a string", { runtime: "kubernetes", resources: "small" }, "replicas.resources"],
     [
       "an unknown resource kind",
@@ -230,7 +252,8 @@ describe("deploy: validateReplicaOptions", () => {
       { runtime: "kubernetes", resources: { requests: { cpu: "1" }, limits: { cpu: "500m" } } },
       "replicas.resources.requests.cpu",
     ],
-    ["a Service without ports", { runtime: "kubernetes", service: true }, "replicas.service"],
+    ["a Service without ports", { runtime: "kubernetes", service: {} }, "replicas.service"],
+    ["a Service as a boolean", { runtime: "kubernetes", ports: [80], service: false }, "replicas.service"],
     ["a Service as a string", { runtime: "kubernetes", ports: [80], service: "yes" }, "replicas.service"],
     [
       "an ExternalName Service",

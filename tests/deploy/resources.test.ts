@@ -93,7 +93,7 @@ describe("deploy: Pulumi resources (mocked engine)", () => {
     }
 
     it("reports the namespace and creates the Service when asked", async () => {
-      const options = kubernetesOptions({ namespace: "apps", ports: [8080], service: true });
+      const options = kubernetesOptions({ namespace: "apps", ports: [8080], service: {} });
       const spec = kubernetesReplicaSpec({ name: "svc", imageRef: IMAGE_REF, options });
       const replicas = createKubernetesReplicas("svc", spec, { parent });
       assert.equal(await settle(replicas.namespace), "apps");
@@ -148,15 +148,16 @@ describe("deploy: Pulumi resources (mocked engine)", () => {
       assertInputError(() => createKubernetesReplicas("nopull", spec, { parent }, creds), "registryCreds");
     });
 
-    it("uses the provider given in the options", async () => {
+    it("uses the Kubernetes provider of the parent's `providers` option", async () => {
       const provider = new k8s.Provider("cluster", {});
-      const spec = kubernetesReplicaSpec({
-        name: "prov",
-        imageRef: IMAGE_REF,
-        options: kubernetesOptions({ provider }),
-      });
-      assert.equal(spec.provider, provider);
-      const replicas = createKubernetesReplicas("prov", spec, { parent });
+      const owner = new pulumi.ComponentResource(
+        "minimal-image:test:Parent",
+        "owner",
+        {},
+        { providers: [provider] },
+      );
+      const spec = kubernetesReplicaSpec({ name: "prov", imageRef: IMAGE_REF, options: kubernetesOptions() });
+      const replicas = createKubernetesReplicas("prov", spec, { parent: owner });
       await settle(replicas.deployment.urn);
       const deployment = registered.find((r) => r.type === "kubernetes:apps/v1:Deployment");
       assert.match(deployment?.provider ?? "", /pulumi:providers:kubernetes::cluster::/);
