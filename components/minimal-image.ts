@@ -1,7 +1,9 @@
 import * as docker from "@pulumi/docker";
+import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { renderBuild, RenderedBuild } from "./build";
+import { unknown } from "@pulumi/pulumi/output";
+import { buildArgNames, contextDigest, renderBuild, RenderedBuild } from "./build";
 import {
   createDockerReplicas,
   createKubernetesReplicas,
@@ -13,7 +15,16 @@ import {
 } from "./deploy";
 import { InputError } from "./errors";
 import { formatSizeReport, ImageReport, inspectImage, InspectOptions } from "./inspect";
-import { buildInput, pushName, RegistryInput, validateRegistry, writeDockerfile } from "./publish";
+import {
+  buildInput,
+  DEFAULT_PLATFORM,
+  dockerfilePath,
+  pushName,
+  RegistryInput,
+  validatePlatform,
+  validateRegistry,
+  writeDockerfile,
+} from "./publish";
 import { RecipeOptions } from "./recipe";
 import { describe } from "./reference";
 
@@ -91,36 +102,33 @@ export class MinimalImage extends pulumi.ComponentResource {
 
   constructor(name: string, args: MinimalImageArgs, opts: MinimalImageOptions = {}) {
     const { inspect = inspectImage, programDir = process.cwd(), ...resourceOpts } = opts;
+    // Every plain input is checked before anything is declared, this component included; Outputs are
+    // checked when they resolve.
+    const plan = planImage(name, args, programDir);
     super("minimal-image:index:MinimalImage", name, {}, resourceOpts);
-    if (args === undefined || args === null || typeof args !== "object") {
-      throw new InputError(
-        "args",
-        `expected an object, got ${describe(args)}`,
-        "Pass at least source, imageName and registry",
-      );
-    }
-    // Each value is checked as soon as it is known: plain inputs now, so a typo fails before anything is
-    // declared; Outputs when they resolve.
-    const registry = splitRegistry(args.registry);
+    const { registry, rendered, platform } = plan;
     const password = registry.password;
-    const rendered = nowOrLater([args.source, args.recipe], ([source, recipe]) =>
-      renderBuild(path.resolve(programDir, String(source ?? "")), recipe),
-    );
-    const tag = args.tag ?? "latest";
-    const imageName = nowOrLater([registry.server, args.imageName, tag], ([server, repository, t]) =>
-      pushName(server, repository, t),
-    );
-    const budget = nowOrLater(args.maxImageBytes, checkBudget);
-    const build = pulumi
-      .all([rendered, args.platform, args.buildArgs])
-      .apply(([r, platform, buildArgs]) =>
-        buildInput(r, writeDockerfile(r, name, programDir), programDir, { platform, args: buildArgs }),
-      );
 
+    // The URN only names the Dockerfile's folder. Taken as a plain promise, it adds no dependency on this
+    // component, which would wait for its own children, this image among them.
+    const ownUrn = pulumi.output(new Promise<string>((resolve) => this.urn.apply(resolve)));
+    const build = pulumi
+      .all([rendered, platform, args.buildArgs, ownUrn])
+      .apply(([r, p, buildArgs, resourceUrn]) =>
+        buildInput(
+          r,
+          writeDockerfile(r, dockerfilePath(pulumi.getStack(), name, resourceUrn), programDir),
+          programDir,
+          {
+            platform: p,
+            args: buildArgs,
+          },
+        ),
+      );
     const image = new docker.Image(
       name,
       {
-        imageName,
+        imageName: plan.imageName,
         build,
         registry: {
           server: registry.server,
@@ -131,20 +139,24 @@ export class MinimalImage extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // The password is secret, so anything computed with it is too; the report holds none of it, hence unsecret.
-    const report = pulumi.unsecret(
-      pulumi
-        .all([image.repoDigest, registry.username, password, args.platform, budget, rendered])
-        .apply(async ([repoDigest, username, pass, platform, limit, r]) => {
-          const result = await inspect(repoDigest, { username, password: pass, platform });
-          checkReport(result, r, limit);
-          return result;
-        }),
-    );
+    // The gates (static binary, on-disk budget) hold in the build itself, before anything is pushed; the
+    // inspection reports what was pushed. A preview asks no registry: its figures are unknown until the update.
+    const report: pulumi.Output<ImageReport> = pulumi.runtime.isDryRun()
+      ? pulumi.output(unknown as unknown as ImageReport)
+      : pulumi.unsecret(
+          // The password is secret, so anything computed with it is too; the report holds none of it.
+          pulumi
+            .all([image.repoDigest, registry.username, password, platform, rendered])
+            .apply(async ([repoDigest, username, pass, p, r]) => {
+              const result = await inspect(repoDigest, { username, password: pass, platform: p });
+              checkReport(result, r);
+              return result;
+            }),
+        );
 
-    this.imageRef = report.imageRef;
-    this.digest = report.digest;
-    this.tag = pulumi.output(tag);
+    this.imageRef = image.repoDigest;
+    this.digest = image.repoDigest.apply((ref) => ref.slice(ref.indexOf("@") + 1));
+    this.tag = pulumi.output(plan.tag);
     this.compressedSizeBytes = report.compressedSizeBytes;
     this.uncompressedSizeBytes = report.uncompressedSizeBytes;
     this.binarySizeBytes = report.binarySizeBytes;
@@ -154,7 +166,8 @@ export class MinimalImage extends pulumi.ComponentResource {
       .all([rendered, report])
       .apply(([r, rep]) => formatSizeReport(r.recipe.binaryName, rep));
 
-    const replicas = this.createReplicas(name, args.replicas, report.imageRef, registry);
+    // Replicas run the digest the build resource reports: a registry outage fails only the inspection.
+    const replicas = this.createReplicas(name, plan, image.repoDigest);
     this.replicaNames = replicas.names;
     this.namespace = replicas.namespace;
     this.readyReplicas = replicas.readyReplicas;
@@ -175,65 +188,169 @@ export class MinimalImage extends pulumi.ComponentResource {
   }
 
   /**
-   * Replica resources must exist at program time (Pulumi cannot create resources inside an apply), so the
-   * replica options, and for a Kubernetes pull secret the registry's server and username, must be plain
-   * values; the image reference and the password flow in as Outputs.
+   * Declares the replicas of a validated plan. Docker replicas are named per stack and per image
+   * generation, so the same program in two stacks never collides and a new build starts its containers
+   * before the old ones are deleted; they join a network of their own unless the options name one.
+   * Kubernetes objects are named per stack and component; the Deployment rolls its pods itself.
    */
   private createReplicas(
     name: string,
-    raw: MinimalImageArgs["replicas"],
+    plan: ImagePlan,
     imageRef: pulumi.Output<string>,
-    registry: RegistryParts,
   ): {
     names: pulumi.Output<string[]>;
     namespace?: pulumi.Output<string>;
     readyReplicas?: pulumi.Output<number>;
   } {
-    if (raw === undefined) return { names: pulumi.output([]) };
-    if (!isPlain(raw)) {
-      throw new InputError(
-        "replicas",
-        "must be a plain value, not an Output",
-        "Resolve the replica options in the program, e.g. from config",
-      );
-    }
-    const options: ReplicaOptions = validateReplicaOptions(raw);
-    if (options.count === 0) return { names: pulumi.output([]) };
+    const { replicas: options, registry, platformNow: platform } = plan;
+    if (options === undefined || options.count === 0) return { names: pulumi.output([]) };
+    const parent = { parent: this };
+    const credentials =
+      typeof registry.username === "string"
+        ? {
+            server: registry.server as string,
+            username: registry.username,
+            password: pulumi.secret(registry.password.apply((p) => p ?? "")),
+          }
+        : undefined;
     if (options.runtime === "docker") {
-      const containers = createDockerReplicas(name, dockerReplicaSpecs({ name, imageRef, options }), {
-        parent: this,
-      });
+      const setName = `${name}-${plan.generation}`;
+      const network =
+        options.network === undefined
+          ? new docker.Network(
+              `${name}-net`,
+              { name: `${name}-${plan.stackScope}-net`, driver: "bridge" },
+              parent,
+            ).name
+          : undefined;
+      const pullProvider =
+        credentials &&
+        new docker.Provider(
+          `${name}-pull`,
+          {
+            registryAuth: [
+              { address: credentials.server, username: credentials.username, password: credentials.password },
+            ],
+          },
+          parent,
+        );
+      const specs = dockerReplicaSpecs({ name: setName, imageRef, options, platform });
+      const containers = createDockerReplicas(setName, specs, parent, { network, pullProvider });
       return { names: pulumi.all(containers.map((container) => container.name)) };
     }
-    const { server, username } = registry;
-    if (typeof server !== "string" || isPending(username)) {
-      throw new InputError(
-        "registry",
-        "must be a plain object when replicas run on Kubernetes (its password may be an Output)",
-        "Give server and username as plain strings, so the image-pull secret can be declared",
-      );
-    }
-    const credentials =
-      username === undefined
-        ? undefined
-        : {
-            server,
-            username: username as string,
-            password: pulumi.secret(registry.password.apply((p) => p ?? "")),
-          };
+    const objectName = `${name}-${plan.stackScope}`;
     const spec = kubernetesReplicaSpec({
-      name,
+      name: objectName,
       imageRef,
       options,
-      pullSecretName: credentials && `${name}-pull`,
+      platform,
+      pullSecretName: credentials && `${objectName}-pull`,
     });
-    const created = createKubernetesReplicas(name, spec, { parent: this }, credentials);
+    const created = createKubernetesReplicas(name, spec, parent, credentials);
     return {
       names: created.deploymentName.apply((deployment) => [deployment]),
       namespace: created.namespace,
       readyReplicas: created.readyReplicas,
     };
   }
+}
+
+/** The component's inputs, checked: plain values now, Outputs when they resolve. */
+interface ImagePlan {
+  registry: RegistryParts;
+  rendered: pulumi.Output<RenderedBuild>;
+  imageName: pulumi.Output<string>;
+  tag: pulumi.Input<string>;
+  platform: pulumi.Output<string>;
+  /** The platform when known at program time (replica resources need it then), else the default. */
+  platformNow: string;
+  replicas?: ReplicaOptions;
+  /** 8 hex digits naming this project and stack: object names carry it, so stacks never collide. */
+  stackScope: string;
+  /**
+   * 8 hex digits naming the stack and the image generation (the build's context digest, platform, build
+   * arguments and replica settings but their count), for Docker replica names.
+   */
+  generation: string;
+}
+
+/** Short, stable digest of some strings. */
+function shortHash(parts: unknown[]): string {
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 8);
+}
+
+/** Checks every input that is known now, in the order the fields are documented, before anything is declared. */
+function planImage(name: string, args: MinimalImageArgs, programDir: string): ImagePlan {
+  if (args === undefined || args === null || typeof args !== "object") {
+    throw new InputError(
+      "args",
+      `expected an object, got ${describe(args)}`,
+      "Pass at least source, imageName and registry",
+    );
+  }
+  const registry = splitRegistry(args.registry);
+  // Only the names of build arguments shape the Dockerfile; their values may still be Outputs.
+  const argNames: pulumi.Input<string[]> = isPending(args.buildArgs)
+    ? pulumi.output(args.buildArgs).apply((raw) => buildArgNames(raw))
+    : buildArgNames(args.buildArgs);
+  const rendered = known(
+    [args.source, args.recipe, argNames, args.maxImageBytes] as const,
+    ([source, recipe, names, max]) =>
+      renderBuild(path.resolve(programDir, String(source ?? "")), recipe, {
+        gates: { buildArgNames: names, maxImageBytes: checkBudget(max) },
+      }),
+  );
+  const tag = args.tag ?? "latest";
+  const imageName = known([registry.server, args.imageName, tag], ([server, repository, t]) =>
+    pushName(server, repository, t),
+  );
+  const platform = known(args.platform, (raw) => validatePlatform(raw));
+  const replicas = replicaOptions(args.replicas, registry);
+  const scope = [pulumi.getProject(), pulumi.getStack(), name];
+  const { count: _count, ...spec } = replicas ?? { count: 0 };
+  const buildKey = rendered.now && [
+    contextDigest(rendered.now.recipe.sourceDir, rendered.now.contextFiles, rendered.now.dockerfile),
+    isPlain(args.buildArgs) ? args.buildArgs : "later",
+  ];
+  return {
+    registry,
+    rendered: rendered.output,
+    imageName: imageName.output,
+    tag,
+    platform: platform.output,
+    platformNow: platform.now ?? DEFAULT_PLATFORM,
+    replicas,
+    stackScope: shortHash(scope),
+    generation: shortHash([...scope, buildKey ?? "later", platform.now ?? "later", spec]),
+  };
+}
+
+/**
+ * Replica resources must exist at program time (Pulumi cannot create resources inside an apply), so the
+ * replica options, and for a Kubernetes pull secret the registry's server and username, must be plain
+ * values; the image reference and the password flow in as Outputs.
+ */
+function replicaOptions(
+  raw: MinimalImageArgs["replicas"],
+  registry: RegistryParts,
+): ReplicaOptions | undefined {
+  if (raw === undefined) return undefined;
+  if (!isPlain(raw)) {
+    throw new InputError(
+      "replicas",
+      "must be a plain value, not an Output",
+      "Resolve the replica options in the program, e.g. from config",
+    );
+  }
+  const options = validateReplicaOptions(raw);
+  if (options.count > 0 && (typeof registry.server !== "string" || isPending(registry.username))) {
+    throw new InputError(
+      "registry",
+      "must be a plain object when replicas run (its password may be an Output)",
+      "Give server and username as plain strings, so the pull credentials can be declared",
+    );
+  }
+  return options;
 }
 
 /** A registry's parts; server and user name are plain strings whenever the registry was given as a plain object. */
@@ -278,14 +395,17 @@ function isKnownBesidesPassword(input: unknown): boolean {
 
 /**
  * Computes from an input now when it holds no Output (so bad input throws before anything is declared),
- * otherwise when it resolves.
+ * otherwise when it resolves. `now` is the value when it was computed at once.
  */
-function nowOrLater<T, R>(
+function known<T, R>(
   input: T,
   compute: (value: pulumi.Unwrap<T>) => R,
-): pulumi.Output<pulumi.Unwrap<R>> {
-  if (isPlain(input)) return pulumi.output(compute(input as pulumi.Unwrap<T>));
-  return pulumi.output(input).apply((value) => pulumi.output(compute(value)));
+): { now?: R; output: pulumi.Output<pulumi.Unwrap<R>> } {
+  if (isPlain(input)) {
+    const now = compute(input as pulumi.Unwrap<T>);
+    return { now, output: pulumi.output(now) };
+  }
+  return { output: pulumi.output(input).apply((value) => pulumi.output(compute(value))) };
 }
 
 /** True for a value not known yet at program time. */
@@ -315,20 +435,14 @@ function checkBudget(budget: unknown): number | undefined {
   return budget;
 }
 
-/** Fails the update when what was pushed is not what minimal-image promises. */
-function checkReport(report: ImageReport, rendered: RenderedBuild, limit: number | undefined): void {
+/** Fails the update when what was pushed is not what minimal-image promises (the build checked it first). */
+function checkReport(report: ImageReport, rendered: RenderedBuild): void {
   if (!report.isStatic) {
     throw new Error(
       `minimal-image: ${report.imageRef}: ${report.binaryPath} is not static` +
         (report.interpreter ? ` (ELF interpreter ${report.interpreter})` : "") +
         (report.neededLibraries.length ? `, needs ${report.neededLibraries.join(", ")}` : "") +
-        `. Nothing will run it. Check the ${rendered.recipe.toolchain} recipe's flags or your build command.`,
-    );
-  }
-  if (limit !== undefined && report.uncompressedSizeBytes > limit) {
-    throw new Error(
-      `minimal-image: ${report.imageRef} is ${report.uncompressedSizeBytes} bytes on disk, over maxImageBytes ` +
-        `(${limit}). Nothing will run it. Drop extras, trim the program, or raise the budget.`,
+        `. Check the ${rendered.recipe.toolchain} recipe's flags or your build command.`,
     );
   }
 }

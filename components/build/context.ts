@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import dockerignore from "@balena/dockerignore";
@@ -45,4 +46,24 @@ export function listContextFiles(contextDir: string, field = "source"): string[]
   };
   walk("");
   return files.sort();
+}
+
+/**
+ * A digest of what a build sends: the Dockerfile's text and every context file's path, mode and content (a
+ * link's target), not timestamps. The same folder and Dockerfile give the same digest on every machine; any
+ * changed file, `chmod` or Dockerfile line changes it (as the Pulumi Docker provider's `contextDigest`).
+ */
+export function contextDigest(
+  sourceDir: string,
+  contextFiles: readonly string[],
+  dockerfile: string,
+): string {
+  const hash = createHash("sha256").update(dockerfile);
+  for (const file of contextFiles) {
+    const full = path.join(sourceDir, file);
+    const stat = fs.lstatSync(full);
+    hash.update(`\0${file}\0${(stat.mode & 0o7777).toString(8)}\0`);
+    hash.update(stat.isSymbolicLink() ? fs.readlinkSync(full) : fs.readFileSync(full));
+  }
+  return hash.digest("hex");
 }

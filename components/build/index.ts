@@ -1,5 +1,12 @@
-export { listContextFiles } from "./context";
-export { renderBuild, renderDockerfile, RenderedBuild, RUNTIME_USER } from "./render";
+export { contextDigest, listContextFiles } from "./context";
+export {
+  BuildGates,
+  buildArgNames,
+  renderBuild,
+  renderDockerfile,
+  RenderedBuild,
+  RUNTIME_USER,
+} from "./render";
 export { staticCheckCommand } from "./static-check";
 export {
   BuildContext,

@@ -1,3 +1,4 @@
+import { validatePlatform } from "../publish/image-args";
 import { DigestRefInput, pinnedImage } from "./digest";
 import {
   DockerReplicaOptions,
@@ -36,8 +37,12 @@ export interface ContainerSpec<I = string> {
   env: string[];
   /** Arguments after the image's entrypoint. */
   args: string[];
-  /** User-defined network; the default bridge when absent. */
+  /** The platform the image is pulled for, e.g. `linux/amd64`. */
+  platform: string;
+  /** User-defined network given by the user; absent, the replicas get a network of their own. */
   network?: string;
+  /** CPU limit in thousandths of a CPU. */
+  cpuMillis: number;
   publishedPorts: PublishedPort[];
 }
 
@@ -48,6 +53,8 @@ export interface DockerReplicaSpecsInput<I extends DigestRefInput = string> {
   /** The image pinned by digest, `registry/repo@sha256:…`; a tag is refused. */
   imageRef: I;
   options: DockerReplicaOptions;
+  /** The image's platform. Default `linux/amd64`. */
+  platform?: string;
 }
 
 /** The name of replica `index` (from 0) of `name`. */
@@ -81,6 +88,8 @@ export function dockerReplicaSpecs<I extends DigestRefInput>(
     env: Object.entries(options.env).map(([key, value]) => `${key}=${value}`),
     args: [...options.args],
     network: options.network,
+    cpuMillis: options.cpuMillis,
+    platform: validatePlatform(input.platform),
     publishedPorts: options.publishedPorts.map((port) => ({ ...port })),
   }));
 }

@@ -1,5 +1,6 @@
 import { InputError } from "../errors";
 import { describe } from "../reference";
+import { validatePlatform } from "../publish/image-args";
 import { DigestRefInput, pinnedImage } from "./digest";
 import {
   KubernetesReplicaOptions,
@@ -24,6 +25,8 @@ export interface KubernetesReplicaSpecInput<I extends DigestRefInput = string> {
   options: KubernetesReplicaOptions;
   /** Name of a `kubernetes.io/dockerconfigjson` Secret to pull the image with. */
   pullSecretName?: string;
+  /** The image's platform, e.g. `linux/arm64`; pods are scheduled only on such nodes. Default `linux/amd64`. */
+  platform?: string;
 }
 
 /** A TCP probe: the image has no shell, so exec probes cannot run. */
@@ -61,6 +64,8 @@ export interface PodSpecManifest<I = string> {
     seccompProfile: { type: "RuntimeDefault" };
   };
   imagePullSecrets?: { name: string }[];
+  /** Only nodes of the image's platform can run its binary. */
+  nodeSelector: { "kubernetes.io/os": string; "kubernetes.io/arch": string };
   containers: [ContainerManifest<I>];
 }
 
@@ -112,6 +117,7 @@ export function kubernetesReplicaSpec<I extends DigestRefInput>(
   const pullSecretName =
     input.pullSecretName === undefined ? undefined : dnsSubdomain(input.pullSecretName, "pullSecretName");
   const image = pinnedImage(input.imageRef, "imageRef");
+  const [os, arch] = validatePlatform(input.platform).split("/");
   const selector = { [REPLICA_OF_LABEL]: name };
   const labels = { ...options.labels, ...selector };
   const metadata = { name, namespace: options.namespace, labels };
@@ -154,6 +160,7 @@ export function kubernetesReplicaSpec<I extends DigestRefInput>(
             seccompProfile: { type: "RuntimeDefault" },
           },
           imagePullSecrets: pullSecretName === undefined ? undefined : [{ name: pullSecretName }],
+          nodeSelector: { "kubernetes.io/os": os, "kubernetes.io/arch": arch },
           containers: [container],
         },
       },

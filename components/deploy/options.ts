@@ -47,6 +47,8 @@ export const REPLICA_UID = 65532;
 export const DEFAULT_MEMORY_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Docker refuses memory limits below 6 MiB. */
 export const MIN_MEMORY_LIMIT_BYTES = 6 * 1024 * 1024;
+/** CPU limit of each Docker replica, in thousandths of a CPU, when `replicas.cpuMillis` is not given. */
+export const DEFAULT_CPU_MILLIS = 500;
 /** Restart policy of Docker replicas when `replicas.restartPolicy` is not given. */
 export const DEFAULT_RESTART_POLICY: RestartPolicy = "unless-stopped";
 /** Host address that Docker replicas' published ports bind to unless a `hostIp` is given. */
@@ -115,6 +117,8 @@ export interface DockerReplicaOptions extends CommonReplicaOptions {
   publishedPorts: PublishedPort[];
   /** Memory limit per replica, a whole number of MiB (the Pulumi Docker provider counts in MiB). */
   memoryLimitBytes: number;
+  /** CPU limit per replica in thousandths of a CPU. */
+  cpuMillis: number;
   restartPolicy: RestartPolicy;
 }
 
@@ -188,19 +192,21 @@ export interface ReplicaOptionsInput {
   resources?: ResourceRequirementsInput;
   /** Kubernetes only: a Service in front of the replicas; none when absent. */
   service?: ServiceOptionsInput;
-  /** Docker only: a user-defined Docker network to attach to. Default: the default bridge. */
+  /** Docker only: a user-defined Docker network to attach to. Default: a network of the replicas' own. */
   network?: string;
   /** Docker only: container ports to publish on the host. */
   publishedPorts?: PublishedPortInput[];
   /** Docker only: memory limit per replica in bytes, a multiple of 1 MiB. Default 64 MiB. */
   memoryLimitBytes?: number;
+  /** Docker only: CPU limit per replica in thousandths of a CPU, 10 to 64000. Default 500 (half a CPU). */
+  cpuMillis?: number;
   /** Docker only: restart policy. Default `unless-stopped`. */
   restartPolicy?: RestartPolicy;
 }
 
 const COMMON_KEYS = ["count", "runtime", "labels", "ports", "env", "args"] as const;
 const RUNTIME_KEYS: Record<ReplicaRuntime, readonly string[]> = {
-  docker: ["network", "publishedPorts", "memoryLimitBytes", "restartPolicy"],
+  docker: ["network", "publishedPorts", "memoryLimitBytes", "cpuMillis", "restartPolicy"],
   kubernetes: ["namespace", "resources", "service"],
 };
 
@@ -311,7 +317,16 @@ function dockerOptions(
     Object.values(RestartPolicy),
     `${field}.restartPolicy`,
   );
-  return { ...common, runtime: "docker", network, publishedPorts, memoryLimitBytes, restartPolicy };
+  const cpuMillis = integer(input.cpuMillis ?? DEFAULT_CPU_MILLIS, `${field}.cpuMillis`, 10, 64_000);
+  return {
+    ...common,
+    runtime: "docker",
+    network,
+    publishedPorts,
+    memoryLimitBytes,
+    cpuMillis,
+    restartPolicy,
+  };
 }
 
 function publishedPort(raw: unknown, field: string, common: CommonReplicaOptions): PublishedPort {
@@ -362,7 +377,7 @@ function dockerNetwork(raw: unknown, field: string): string {
     throw new InputError(
       field,
       `network "${raw}" is not supported`,
-      "Give a user-defined network (`docker network create NAME`), or omit it for the default bridge.",
+      "Give a user-defined network (`docker network create NAME`), or omit it for a network of the replicas' own.",
     );
   }
   return raw;

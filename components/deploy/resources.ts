@@ -85,17 +85,27 @@ export function createKubernetesReplicas(
   };
 }
 
+/** What the Docker replicas share beyond their specs. */
+export interface DockerReplicaResources {
+  /** The network the replicas join when their spec names none: normally one made for them alone. */
+  network?: pulumi.Input<string>;
+  /** The Docker provider that pulls the image, e.g. one holding the registry's credentials. */
+  pullProvider?: docker.Provider;
+}
+
 /**
  * Creates one `docker.Container` per spec of {@link dockerReplicaSpecs}, keyed by the spec's name
  * `<name>-<i>`: a new count adds or deletes only the containers past the smaller count. The image (that of
  * the first spec: one call of dockerReplicaSpecs gives all its specs the same) is pulled once, as a
  * `docker.RemoteImage` named `<name>-image`, which is kept on the host when the replicas go.
+ * No container is `deleteBeforeReplace`: a new generation under new names starts before the old one goes.
  * @throws InputError when the specs are not `<name>-0`, `<name>-1`, … in order.
  */
 export function createDockerReplicas(
   name: string,
   specs: ContainerSpec<DigestRefInput>[],
   opts: ReplicaResourceOptions,
+  shared: DockerReplicaResources = {},
 ): docker.Container[] {
   specs.forEach((spec, index) => {
     if (spec.name !== replicaName(name, index)) {
@@ -109,37 +119,40 @@ export function createDockerReplicas(
   if (specs.length === 0) return [];
   // The provider reads a container's image back as the engine's image ID and replaces the container when
   // its input differs, so containers get the ID of the pulled digest rather than the reference itself.
-  const image = new docker.RemoteImage(`${name}-image`, { name: specs[0].image, keepLocally: true }, opts);
-  // Container names are fixed, so a replaced container must be removed before its successor is created.
-  const containerOpts = pulumi.mergeOptions(opts, { deleteBeforeReplace: true });
-  return specs.map(
-    (spec) =>
-      new docker.Container(
-        spec.name,
-        {
-          name: spec.name,
-          image: image.imageId,
-          user: spec.user,
-          readOnly: spec.readOnlyRootFilesystem,
-          capabilities: { drops: spec.capDrop },
-          securityOpts: spec.securityOpts,
-          // The provider counts memory in MiB; validation guarantees a whole number.
-          memory: spec.memoryLimitBytes / MIB,
-          memorySwap: spec.memoryLimitBytes / MIB,
-          restart: spec.restartPolicy,
-          labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
-          envs: spec.env,
-          // Left unset without arguments: the image's entrypoint then runs alone.
-          command: spec.args.length > 0 ? spec.args : undefined,
-          networksAdvanced: spec.network === undefined ? undefined : [{ name: spec.network }],
-          ports: spec.publishedPorts.map((port) => ({
-            internal: port.port,
-            external: port.hostPort,
-            ip: port.hostIp,
-            protocol: "tcp",
-          })),
-        },
-        containerOpts,
-      ),
+  const image = new docker.RemoteImage(
+    `${name}-image`,
+    { name: specs[0].image, platform: specs[0].platform, keepLocally: true },
+    shared.pullProvider ? pulumi.mergeOptions(opts, { provider: shared.pullProvider }) : opts,
   );
+  return specs.map((spec) => {
+    const network = spec.network ?? shared.network;
+    return new docker.Container(
+      spec.name,
+      {
+        name: spec.name,
+        image: image.imageId,
+        user: spec.user,
+        readOnly: spec.readOnlyRootFilesystem,
+        capabilities: { drops: spec.capDrop },
+        securityOpts: spec.securityOpts,
+        // The provider counts memory in MiB; validation guarantees a whole number.
+        memory: spec.memoryLimitBytes / MIB,
+        memorySwap: spec.memoryLimitBytes / MIB,
+        cpus: String(spec.cpuMillis / 1000),
+        restart: spec.restartPolicy,
+        labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
+        envs: spec.env,
+        // Left unset without arguments: the image's entrypoint then runs alone.
+        command: spec.args.length > 0 ? spec.args : undefined,
+        networksAdvanced: network === undefined ? undefined : [{ name: network }],
+        ports: spec.publishedPorts.map((port) => ({
+          internal: port.port,
+          external: port.hostPort,
+          ip: port.hostIp,
+          protocol: "tcp",
+        })),
+      },
+      opts,
+    );
+  });
 }

@@ -1,20 +1,39 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { RenderedBuild } from "../build";
+import { InputError } from "../errors";
+import { describe } from "../reference";
 
-/** Where the component writes a resource's Dockerfile, relative to the Pulumi program's folder. */
-export function dockerfilePath(resourceName: string): string {
-  return path.posix.join(".minimal-image", resourceName.replace(/[^A-Za-z0-9._-]/g, "_"), "Dockerfile");
+/** A path segment made of safe characters only: anything else, dots included, becomes `_`. */
+function safeSegment(text: string): string {
+  return text.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64) || "_";
 }
 
 /**
- * Writes the rendered Dockerfile outside the user's source folder, at a path that depends only on the
- * resource name, and only when its text changed. The provider hashes the Dockerfile's content with the
- * context, and diffs its path as an input, so a stable path plus unchanged text means no rebuild.
- * @returns the path relative to `programDir`, as the provider resolves it against its working directory.
+ * Where the component writes a resource's Dockerfile, relative to the Pulumi program's folder: under the
+ * `.minimal-image` folder the package owns, one folder per stack, then one per resource URN (its readable
+ * name plus a hash of the URN), so two stacks or two same-named resources under different parents never
+ * share a file, and no name can reach outside the folder.
  */
-export function writeDockerfile(rendered: RenderedBuild, resourceName: string, programDir: string): string {
-  const relative = dockerfilePath(resourceName);
+export function dockerfilePath(stack: string, resourceName: string, urn: string): string {
+  const urnHash = createHash("sha256").update(urn).digest("hex").slice(0, 12);
+  return path.posix.join(
+    ".minimal-image",
+    safeSegment(stack),
+    `${safeSegment(resourceName)}-${urnHash}`,
+    "Dockerfile",
+  );
+}
+
+/**
+ * Writes the rendered Dockerfile at `relative` (from {@link dockerfilePath}) under `programDir`, only when
+ * its text changed. The provider hashes the Dockerfile's content with the context, and diffs its path as an
+ * input, so a stable path plus unchanged text means no rebuild. It is written during previews too: the
+ * provider's check reads it then.
+ * @returns `relative`, as the provider resolves it against its working directory.
+ */
+export function writeDockerfile(rendered: RenderedBuild, relative: string, programDir: string): string {
   const full = path.join(programDir, relative);
   const current = fs.existsSync(full) ? fs.readFileSync(full, "utf8") : undefined;
   if (current !== rendered.dockerfile) {
@@ -22,6 +41,25 @@ export function writeDockerfile(rendered: RenderedBuild, resourceName: string, p
     fs.writeFileSync(full, rendered.dockerfile);
   }
   return relative;
+}
+
+/**
+ * The platform images are built for and pulled as when none is given. Fixed, not the machine's own: a
+ * laptop of one architecture and CI of another then build the same image and change nothing.
+ */
+export const DEFAULT_PLATFORM = "linux/amd64";
+
+/** Checks an `os/arch[/variant]` platform, e.g. `linux/arm64`; absent means {@link DEFAULT_PLATFORM}. */
+export function validatePlatform(raw: unknown, field = "platform"): string {
+  if (raw === undefined || raw === null) return DEFAULT_PLATFORM;
+  if (typeof raw !== "string" || !/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(raw)) {
+    throw new InputError(
+      field,
+      `${describe(raw)} is not a platform`,
+      "Give os/arch, e.g. `linux/amd64` or `linux/arm64`",
+    );
+  }
+  return raw;
 }
 
 /** The parts of `docker.Image`'s `build` input that minimal-image decides. */

@@ -1,3 +1,10 @@
-export { BuildInput, buildInput, dockerfilePath, writeDockerfile } from "./image-args";
+export {
+  BuildInput,
+  buildInput,
+  DEFAULT_PLATFORM,
+  dockerfilePath,
+  validatePlatform,
+  writeDockerfile,
+} from "./image-args";
 export { pushName, RegistryInput, validateRegistry } from "./registry";
 export { PushCredentials, pushLocally } from "./push";

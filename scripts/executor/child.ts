@@ -154,9 +154,14 @@ async function main(job: ChildJob): Promise<ChildResult> {
     if (!reported.has(error) && errors.length === 0) errors.push(error as Error);
   }
   if (carriedOutErrors.length === 0) {
-    // Failures inside applies surface as unhandled rejections, which the runner reports on a later turn.
+    // Failures inside applies surface as unhandled rejections, which the runner reports on a later turn;
+    // after a failure the runtime's queue may never drain, so the wait is bounded.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await settings.waitForRPCs().catch((error: Error) => errors.push(error));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      settings.waitForRPCs().catch((error: Error) => errors.push(error)),
+      new Promise((resolve) => (timer = setTimeout(resolve, errors.length > 0 ? 1_000 : 60_000))),
+    ]).finally(() => clearTimeout(timer));
   }
   const succeeded = errors.length === 0;
   writeState(job.statePath, await executor.finish(succeeded));

@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { buildContext, listContextFiles } from "../../components/build";
+import { buildContext, contextDigest, listContextFiles } from "../../components/build";
 import { pushLocally } from "../../components/publish";
 import { onlyKnownKeys, objectInput, ResourceKind } from "./kind";
 import { sameValue } from "./state";
@@ -24,21 +23,6 @@ export function hostPlatform(): string {
     process.arch as string
   ];
   return `linux/${arch ?? process.arch}`;
-}
-
-/**
- * The provider's `contextDigest`: a hash of the Dockerfile and of every file the context sends (path, mode,
- * content or link target; not timestamps), so that a changed file, `chmod` or Dockerfile forces a build.
- */
-export function contextDigest(contextDir: string, dockerfile: string): string {
-  const hash = createHash("sha256").update(fs.readFileSync(dockerfile));
-  for (const file of listContextFiles(contextDir)) {
-    const full = path.join(contextDir, file);
-    const stat = fs.lstatSync(full);
-    hash.update(`\0${file}\0${stat.mode.toString(8)}\0`);
-    hash.update(stat.isSymbolicLink() ? fs.readlinkSync(full) : fs.readFileSync(full));
-  }
-  return hash.digest("hex");
 }
 
 /** Everything but the registry credentials: changing only those rebuilds nothing, as in the provider's Diff. */
@@ -90,7 +74,7 @@ export const dockerImage: ResourceKind = {
         dockerfile,
         builderVersion: build.builderVersion ?? "BuilderBuildKit",
         platform: build.platform ?? hostPlatform(),
-        contextDigest: contextDigest(context, dockerfile),
+        contextDigest: contextDigest(context, listContextFiles(context), fs.readFileSync(dockerfile, "utf8")),
       },
     };
   },

@@ -112,6 +112,8 @@ export class Executor {
   readonly records: RunRecord[] = [];
   private readonly next: StackState = { resources: {} };
   private readonly retired: ResourceState[] = [];
+  /** Provider configurations with their secrets, in memory only: state keeps them redacted. */
+  private readonly providerConfigs = new Map<string, Record<string, unknown>>();
   private readonly context: KindContext;
 
   constructor(
@@ -126,7 +128,7 @@ export class Executor {
       progress: options.progress,
       providerInputs: (reference) => {
         const urn = reference?.split("::").slice(0, -1).join("::");
-        return urn ? this.next.resources[urn]?.inputs : undefined;
+        return urn ? this.providerConfigs.get(urn) : undefined;
       },
     };
   }
@@ -158,6 +160,7 @@ export class Executor {
     const reg = { ...registration, inputs: plainInputs };
     const oldInputs = old?.type === registration.type ? old.inputs : undefined;
     const checked = await kind.check(reg, oldInputs);
+    if (reg.type.startsWith("pulumi:providers:")) this.providerConfigs.set(reg.urn, checked);
     const stored = redactLike(checked, withSecrets);
     const record = (operation: Operation, id?: string) =>
       this.records.push({ ...pick(reg), operation, inputs: stored, id });
