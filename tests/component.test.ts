@@ -92,6 +92,11 @@ describe("MinimalImage component (mocks)", () => {
       },
     );
 
+  /** The Dockerfile path the component declared, relative to the program's folder. */
+  const declaredDockerfile = () =>
+    (resources.find((r) => r.type === "docker:index/image:Image")?.inputs.build as { dockerfile: string })
+      .dockerfile;
+
   it("builds with docker.Image from the rendered Dockerfile, at a stable path outside the source folder", async () => {
     const image = create();
     await resolved(image.imageRef);
@@ -100,10 +105,12 @@ describe("MinimalImage component (mocks)", () => {
     assert.equal(built.inputs.imageName, "127.0.0.1:5000/pausle:latest");
     assert.deepEqual(built.inputs.build, {
       context: "pausle",
-      dockerfile: ".minimal-image/pausle/Dockerfile",
+      dockerfile: declaredDockerfile(),
       builderVersion: "BuilderBuildKit",
+      platform: "linux/amd64",
     });
-    const dockerfile = fs.readFileSync(path.join(programDir, ".minimal-image/pausle/Dockerfile"), "utf8");
+    assert.match(declaredDockerfile(), /^\.minimal-image\/stack\/pausle-[0-9a-f]{12}\/Dockerfile$/);
+    const dockerfile = fs.readFileSync(path.join(programDir, declaredDockerfile()), "utf8");
     assert.match(dockerfile, /^FROM scratch$/m);
     assert.deepEqual(
       fs.readdirSync(path.join(programDir, "pausle")),
@@ -114,14 +121,14 @@ describe("MinimalImage component (mocks)", () => {
 
   it("does not rewrite an unchanged Dockerfile, so the provider sees the same file", async () => {
     await resolved(create().imageRef);
-    const file = path.join(programDir, ".minimal-image/pausle/Dockerfile");
+    const file = path.join(programDir, declaredDockerfile());
     const before = fs.statSync(file).mtimeMs;
     await new Promise((resolve) => setTimeout(resolve, 20));
     await resolved(create().imageRef);
     assert.equal(fs.statSync(file).mtimeMs, before);
   });
 
-  it("passes platform and build args through", async () => {
+  it("passes platform and build args through, and declares each build argument in the Dockerfile", async () => {
     await resolved(create({ platform: "linux/arm64", buildArgs: { VERSION: "1" } }).imageRef);
     const build = resources.find((r) => r.type === "docker:index/image:Image")?.inputs.build as Record<
       string,
@@ -129,6 +136,18 @@ describe("MinimalImage component (mocks)", () => {
     >;
     assert.equal(build.platform, "linux/arm64");
     assert.deepEqual(build.args, { VERSION: "1" });
+    assert.match(fs.readFileSync(path.join(programDir, declaredDockerfile()), "utf8"), /^ARG VERSION$/m);
+  });
+
+  it("names the Dockerfile per resource name and stack, and no name reaches outside its folder", async () => {
+    const image = new MinimalImage(
+      "..",
+      { source: "pausle", imageName: "pausle", registry: { server: "127.0.0.1:5000" } },
+      { programDir, inspect: async () => report() },
+    );
+    await resolved(image.imageRef);
+    assert.match(declaredDockerfile(), /^\.minimal-image\/stack\/__-[0-9a-f]{12}\/Dockerfile$/);
+    assert.equal(fs.existsSync(path.join(programDir, "Dockerfile")), false);
   });
 
   it("keeps the registry password secret in the provider's inputs and out of every output", async () => {
@@ -186,35 +205,50 @@ describe("MinimalImage component (mocks)", () => {
     });
     const image = create({}, failing);
     await assert.rejects(
-      settle(image.imageRef),
+      settle(image.isStatic),
       /\/pausle is not static \(ELF interpreter \/lib64\/ld-linux-x86-64\.so\.2\), needs libc\.so\.6/,
     );
   });
 
-  it("fails when the image is over maxImageBytes, naming both figures", async () => {
-    const image = create({ maxImageBytes: 4_000 });
-    await assert.rejects(settle(image.imageRef), /is 5040 bytes on disk, over maxImageBytes \(4000\)/);
+  it("puts maxImageBytes in the build itself, so an image over it fails before anything is pushed", async () => {
+    await resolved(create({ maxImageBytes: 4_000 }).imageRef);
+    const dockerfile = fs.readFileSync(path.join(programDir, declaredDockerfile()), "utf8");
+    assert.match(dockerfile, /\[ "\$size" -le 4000 \]/);
+    assert.match(dockerfile, /over maxImageBytes \(4000\)/);
   });
 
-  it("runs replicas from the checked digest, and none when the check fails", async () => {
+  it("runs replicas from the built digest, named per stack and image generation", async () => {
     const passing = create({ replicas: { count: 2 } });
-    assert.deepEqual(await resolved(passing.replicaNames), ["pausle-0", "pausle-1"]);
+    const names = await resolved(passing.replicaNames);
+    assert.equal(names.length, 2);
+    assert.match(names[0], /^pausle-[0-9a-f]{8}-0$/);
+    assert.equal(names[1], names[0].replace(/-0$/, "-1"));
     // Containers run the image the engine holds for the pushed digest (the provider compares image IDs).
     const pulled = resources.find((r) => r.type === "docker:index/remoteImage:RemoteImage");
     assert.equal(pulled?.inputs.name, `127.0.0.1:5000/pausle@${DIGEST}`);
+    assert.equal(pulled?.inputs.platform, "linux/amd64");
     const containers = resources.filter((r) => r.type === "docker:index/container:Container");
     assert.deepEqual(
-      containers.map((c) => c.inputs.image),
-      [IMAGE_ID, IMAGE_ID],
+      containers.map((c) => [c.inputs.image, c.inputs.cpus]),
+      [
+        [IMAGE_ID, "0.5"],
+        [IMAGE_ID, "0.5"],
+      ],
     );
+    const network = resources.find((r) => r.type === "docker:index/network:Network");
+    assert.match(String(network?.inputs.name), /^pausle-[0-9a-f]{8}-net$/);
+    for (const container of containers) {
+      assert.deepEqual(container.inputs.networksAdvanced, [{ name: network?.inputs.name }]);
+    }
+  });
 
-    resources = [];
-    const failing = create({ maxImageBytes: 4_000, replicas: { count: 2 } });
-    await assert.rejects(settle(failing.imageRef));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    // A resource is registered only once its inputs resolve; the image input never does, so nothing runs.
-    const started = resources.filter((r) => /remoteImage|container:Container/.test(r.type));
-    assert.equal(started.length, 0);
+  it("gives a changed program new replica names, and an unchanged one the same", async () => {
+    const first = await resolved(create({ replicas: { count: 1 } }).replicaNames);
+    const same = await resolved(create({ replicas: { count: 1 } }).replicaNames);
+    fs.appendFileSync(path.join(programDir, "pausle", "pausle.c"), "\n/* changed */\n");
+    const changed = await resolved(create({ replicas: { count: 1 } }).replicaNames);
+    assert.deepEqual(same, first);
+    assert.notDeepEqual(changed, first);
   });
 
   it("runs replicas on Kubernetes by digest, pulling with a secret made from the registry credentials", async () => {
@@ -227,7 +261,8 @@ describe("MinimalImage component (mocks)", () => {
     const pod = (deployment?.inputs.spec as { template: { spec: Record<string, unknown> } }).template.spec;
     const [container] = pod.containers as { image: string }[];
     assert.equal(container.image, `127.0.0.1:5000/pausle@${DIGEST}`);
-    assert.deepEqual(pod.imagePullSecrets, [{ name: "pausle-pull" }]);
+    assert.match((pod.imagePullSecrets as { name: string }[])[0].name, /^pausle-[0-9a-f]{8}-pull$/);
+    assert.deepEqual(pod.nodeSelector, { "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64" });
     const secret = resources.find((r) => r.type === "kubernetes:core/v1:Secret");
     // The SDK marks the enclosing `data` object secret, so the password is never in the clear.
     assert.ok(isSecretInput(secret?.inputs.data), "the pull secret's data stays secret");
