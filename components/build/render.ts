@@ -1,7 +1,9 @@
+import { createHash } from "node:crypto";
 import { FieldNamer, resolveRecipe, ResolvedRecipe } from "../recipe";
-import { Extra } from "../recipe/types";
+import { CacheMount, Extra } from "../recipe/types";
 import { BUILD_DIR } from "../recipe/toolchain";
 import { listContextFiles } from "./context";
+import type { DockerBuilder } from "./local";
 import { staticCheckCommand } from "./static-check";
 
 /** The user the final image runs as: not root, and the same number distroless images use. */
@@ -37,9 +39,43 @@ function copyFromBuilder(source: string, targetDir: string, what: string): strin
   );
 }
 
+/** How a resolved recipe is rendered. */
+export interface RenderOptions {
+  /**
+   * The builder the Dockerfile is for. Default `buildkit`, which mounts the toolchain caches; `classic`
+   * renders the same build without them, as the classic builder has no cache mounts.
+   */
+  builder?: DockerBuilder;
+  /**
+   * Mixed into every cache id: builds with different scopes share no cache. Default none. The benchmark
+   * gives each cold build a scope of its own, so that it starts from empty caches.
+   */
+  cacheScope?: string;
+}
+
+/**
+ * The `--mount` flag of one toolchain cache. The id names the toolchain and the cache, and hashes the
+ * builder (image and setup: another compiler is another cache), for per-program state the recipe's build
+ * (binary name, environment, command), and the scope.
+ */
+function cacheMountFlag(cache: CacheMount, recipe: ResolvedRecipe, scope: string): string {
+  const { builder, plan, binaryName } = recipe;
+  const program = cache.keyedBy === "program" ? [binaryName, plan.env, plan.command] : [];
+  const key = createHash("sha256")
+    .update(JSON.stringify([scope, builder.image, builder.setup, program]))
+    .digest("hex")
+    .slice(0, 16);
+  const id = `minimal-image-${plan.toolchain}-${cache.name}-${key}`;
+  return `--mount=type=cache,id=${id},target=${cache.target},sharing=${cache.sharing}`;
+}
+
 /** Renders the multi-stage Dockerfile for an already resolved recipe. Pure: same recipe, same bytes. */
-export function renderDockerfile(recipe: ResolvedRecipe): string {
+export function renderDockerfile(recipe: ResolvedRecipe, options: RenderOptions = {}): string {
   const { plan, builder, binaryName } = recipe;
+  const mounts =
+    options.builder === "classic"
+      ? []
+      : plan.caches.map((cache) => `${cacheMountFlag(cache, recipe, options.cacheScope ?? "")} \\\n    `);
   const envAssignments = Object.entries(plan.env)
     .map(([key, value]) => `${key}=${value}`)
     .join(" ");
@@ -64,7 +100,7 @@ export function renderDockerfile(recipe: ResolvedRecipe): string {
     ...(builder.setup.length > 0 ? [`RUN ${builder.setup.join(" && ")}`] : []),
     "WORKDIR /src",
     "COPY . /src",
-    `RUN mkdir -p ${BUILD_DIR} && export ${envAssignments} && ${plan.command}`,
+    `RUN ${mounts.join("")}mkdir -p ${BUILD_DIR} && export ${envAssignments} && ${plan.command}`,
     `RUN ${finish.join(" \\\n && ")}`,
     "",
     "FROM scratch",
@@ -86,8 +122,16 @@ export function renderDockerfile(recipe: ResolvedRecipe): string {
 export function renderBuild(
   source: unknown,
   options: unknown,
-  context: { env?: Record<string, string | undefined>; name?: FieldNamer; sourceField?: string } = {},
+  context: {
+    env?: Record<string, string | undefined>;
+    name?: FieldNamer;
+    sourceField?: string;
+  } & RenderOptions = {},
 ): RenderedBuild {
   const recipe = resolveRecipe(source, options, context);
-  return { dockerfile: renderDockerfile(recipe), contextFiles: listContextFiles(recipe.sourceDir), recipe };
+  return {
+    dockerfile: renderDockerfile(recipe, context),
+    contextFiles: listContextFiles(recipe.sourceDir),
+    recipe,
+  };
 }
