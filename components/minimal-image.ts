@@ -14,6 +14,7 @@ import {
 import { InputError } from "./errors";
 import { formatSizeReport, ImageReport, inspectImage, InspectOptions } from "./inspect";
 import { buildInput, pushName, RegistryInput, validateRegistry, writeDockerfile } from "./publish";
+import { validateCacheFrom } from "./publish/image-args";
 import { RecipeOptions } from "./recipe";
 import { describe } from "./reference";
 
@@ -33,6 +34,11 @@ export interface MinimalImageArgs {
   platform?: pulumi.Input<string>;
   /** Build arguments passed to `docker build`. */
   buildArgs?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * Images to take build cache from, e.g. the last image CI pushed: an unchanged program is then not
+   * compiled again on a fresh machine. Given this, the pushed image carries BuildKit's inline cache too.
+   */
+  cacheFrom?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Size budget in bytes for the image on disk (uncompressed). An image over it fails the update with the
    * figure, before any replica runs it.
@@ -101,10 +107,15 @@ export class MinimalImage extends pulumi.ComponentResource {
       pushName(server, repository, t),
     );
     const budget = nowOrLater(args.maxImageBytes, checkBudget);
+    const cacheFrom = nowOrLater(args.cacheFrom, validateCacheFrom);
     const build = pulumi
-      .all([rendered, args.platform, args.buildArgs])
-      .apply(([r, platform, buildArgs]) =>
-        buildInput(r, writeDockerfile(r, name, programDir), programDir, { platform, args: buildArgs }),
+      .all([rendered, args.platform, args.buildArgs, cacheFrom])
+      .apply(([r, platform, buildArgs, images]) =>
+        buildInput(r, writeDockerfile(r, name, programDir), programDir, {
+          platform,
+          args: buildArgs,
+          cacheFrom: images,
+        }),
       );
 
     const image = new docker.Image(
