@@ -10,6 +10,7 @@ import {
   renderBuild,
   RenderedBuild,
 } from "../components/build";
+import { buildCacheRecords, cacheMountsSince, pruneBuildCacheRecord } from "./support/build-cache";
 import { LOCAL_BUILDERS, uniqueName } from "./support/env";
 import { docker, imageFiles, removeImages, waitFor } from "./support/engine";
 
@@ -69,9 +70,17 @@ describe("toolchain caches on the real engine @integration", function () {
   this.timeout(900_000);
   const built: string[] = [];
   const folders: string[] = [];
+  let earlierCacheRecords = new Set<string>();
+  before(async () => {
+    earlierCacheRecords = new Set((await buildCacheRecords(docker)).map((record) => record.ID));
+  });
   after(async () => {
     await removeImages(...built);
     for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true });
+    // The builds' cache ids are this run's own: no later build would use their mounts.
+    for (const record of await cacheMountsSince(docker, earlierCacheRecords)) {
+      await pruneBuildCacheRecord(docker, record.ID);
+    }
   });
 
   /**
