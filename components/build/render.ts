@@ -53,6 +53,13 @@ export interface RenderOptions {
   cacheScope?: string;
 }
 
+/** Where a build's options came from and how it is rendered. */
+export interface RenderBuildContext extends RenderOptions {
+  env?: Record<string, string | undefined>;
+  name?: FieldNamer;
+  sourceField?: string;
+}
+
 /**
  * The `--mount` flag of one toolchain cache. The id names the toolchain and the cache, and hashes the
  * builder (image and setup: another compiler is another cache), for per-program state the recipe's build
@@ -122,16 +129,9 @@ export function renderDockerfile(recipe: ResolvedRecipe, options: RenderOptions 
 export function renderBuild(
   source: unknown,
   options: unknown,
-  context: {
-    env?: Record<string, string | undefined>;
-    name?: FieldNamer;
-    sourceField?: string;
-  } & RenderOptions = {},
+  context: RenderBuildContext = {},
 ): RenderedBuild {
   const recipe = resolveRecipe(source, options, context);
-  return {
-    dockerfile: renderDockerfile(recipe, context),
-    contextFiles: listContextFiles(recipe.sourceDir),
-    recipe,
-  };
+  const dockerfile = renderDockerfile(recipe, context);
+  return { dockerfile, contextFiles: listContextFiles(recipe.sourceDir), recipe };
 }

@@ -73,7 +73,7 @@ export const rustRecipe: ToolchainRecipe = {
       // An explicit --target keeps crt-static away from build scripts and proc macros, which must stay dynamic.
       `cargo build --release${locked} --target "$target" --bin ${shellQuote(bin)}`,
       // Copied in the same step: the target directory is a cache mount, absent from the layer.
-      `cp "target/$target/release/${bin}" ${output}`,
+      `cp "target/$target/release/"${shellQuote(bin)} ${output}`,
     ].join(" && ");
     return {
       command,
