@@ -102,8 +102,11 @@ interface RebuildSubject {
   name: string;
   /** The example, under examples/. */
   folder: string;
-  /** The one-line change: in `file`, the line holding `from` gets `to` instead. */
-  edit: { file: string; from: string; to: string };
+  /**
+   * The one-line change: in `file`, `from` becomes `to(run)`. It names the run, so that its build step is
+   * never a layer cache hit left by an earlier run (C has no cache mounts, whose ids would differ per run).
+   */
+  edit: { file: string; from: string; to: (runName: string) => string };
   /** Issue 12's bound on rebuild / cold, where it sets one. */
   maxRebuildRatio?: number;
 }
@@ -112,35 +115,23 @@ const REBUILD_SUBJECTS: RebuildSubject[] = [
   {
     name: "pausle-musl",
     folder: "pausle",
-    edit: { file: "pausle.c", from: "return pause();", to: "pause(); return 0;" },
+    edit: { file: "pausle.c", from: "return pause();", to: (r) => `pause(); return 0; /* ${r} */` },
   },
   {
     name: "hello-go",
     folder: "hello-go",
-    edit: {
-      file: "main.go",
-      from: "hello from a static Go binary",
-      to: "hello again from a static Go binary",
-    },
+    edit: { file: "main.go", from: "hello from", to: (r) => `hello (${r}) from` },
     maxRebuildRatio: 0.2,
   },
   {
     name: "hello-rust",
     folder: "hello-rust",
-    edit: {
-      file: "src/main.rs",
-      from: "hello from a static Rust binary",
-      to: "hello again from a static Rust binary",
-    },
+    edit: { file: "src/main.rs", from: "hello from", to: (r) => `hello (${r}) from` },
   },
   {
     name: "hello-rust-deps",
     folder: "hello-rust-deps",
-    edit: {
-      file: "src/main.rs",
-      from: "a static Rust binary with crates",
-      to: "a static Rust binary with crates, rebuilt",
-    },
+    edit: { file: "src/main.rs", from: "a static Rust binary", to: (r) => `a static Rust binary (${r})` },
     maxRebuildRatio: 0.25,
   },
 ];
@@ -369,7 +360,7 @@ async function measureRebuild(subject: RebuildSubject): Promise<RebuildResult> {
       `bench: ${subject.edit.file} of ${subject.folder} no longer holds "${subject.edit.from}"`,
     );
   }
-  writeFileSync(file, source.replace(subject.edit.from, subject.edit.to));
+  writeFileSync(file, source.replace(subject.edit.from, subject.edit.to(run)));
   const [rebuilt, rebuildSeconds] = await step(`${subject.name}: rebuild after a one-line change`, () =>
     timed(() => buildWithin(render(), tag, false)),
   );
@@ -478,8 +469,9 @@ Each program is built from a copy of its example in a temporary folder (the same
 binary name and cache keys), with BuildKit cache mounts whose ids carry a scope of this run's own, so the
 **cold** build starts from empty toolchain caches: \`buildLocally\` with \`noCache: true\`. **warm**: again,
 nothing changed (every step is a layer cache hit). **one-line change**: again after the benchmark replaced one
-line of the copy (a string the program prints; for pausle, its one statement), so \`COPY . /src\` and every
-step after it run again, with the caches the cold build filled. Go then recompiles the one changed package
+line of the copy (a string the program prints; for pausle, its one statement), naming the run so that no
+earlier run left it in the layer cache: \`COPY . /src\` and every step after it run again, with the caches
+the cold build filled. Go then recompiles the one changed package
 and links; cargo recompiles the program's own crate and links, with every dependency taken from the cached
 target directory. pausle is one C file compiled and linked in one call: nothing to cache, and no cache is
 mounted for C, so its rebuild costs what its cold build does. A Rust rebuild cannot cost less than the
