@@ -1,7 +1,8 @@
 /**
- * Draws bench/sizes.svg from bench/results.json: on-disk and compressed bytes per image as horizontal bars
- * on a logarithmic axis, with a byte label on each bar. Vega-Lite compiles the spec; Vega renders the SVG
- * headless (no canvas: text widths are estimated).
+ * Draws two charts from bench/results.json. bench/sizes.svg: on-disk and compressed bytes per image as
+ * horizontal bars on a logarithmic axis, with a byte label on each bar. bench/rebuilds.svg: cold, warm and
+ * one-line-change build seconds per program, labelled with their share of the cold build. Vega-Lite compiles
+ * the specs; Vega renders the SVGs headless (no canvas: text widths are estimated).
  *
  *   npm run bench:chart
  */
@@ -14,6 +15,8 @@ import type { BenchResults } from "./run";
 
 const RESULTS_JSON = path.join(__dirname, "results.json");
 const SIZES_SVG = path.join(__dirname, "sizes.svg");
+const REBUILDS_SVG = path.join(__dirname, "rebuilds.svg");
+const BUILD_KINDS = ["cold", "warm", "one-line change"];
 
 /** Decimal units with up to three significant digits, like registries and `docker images`: 5.04 kB. */
 export function formatBytes(n: number): string {
@@ -87,12 +90,73 @@ export function sizesSpec(results: BenchResults): TopLevelSpec {
   };
 }
 
+/** The Vega-Lite spec of the rebuild chart, data inline: seconds on a linear axis, share of cold as labels. */
+export function rebuildsSpec(results: BenchResults): TopLevelSpec {
+  const rows = Object.entries(results.rebuilds).flatMap(([program, r]) =>
+    (
+      [
+        ["cold", r.coldSeconds, 1],
+        ["warm", r.warmSeconds, r.warmRatio],
+        ["one-line change", r.rebuildSeconds, r.rebuildRatio],
+      ] as const
+    ).map(([build, seconds, ratio]) => ({
+      program,
+      build,
+      seconds,
+      label:
+        build === "cold"
+          ? `${seconds.toFixed(1)} s`
+          : `${seconds.toFixed(1)} s (${(ratio * 100).toFixed(1)} %)`,
+    })),
+  );
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: {
+      text: "Build time with toolchain caches: cold, warm, after a one-line change",
+      subtitle: `minimal-image bench, ${results.machine.date}; label: seconds (share of the cold build)`,
+    },
+    width: 560,
+    height: { step: 22 },
+    background: "white",
+    data: { values: rows },
+    encoding: {
+      y: { field: "program", type: "nominal", sort: null, title: "program" },
+      yOffset: { field: "build", sort: BUILD_KINDS },
+      x: {
+        field: "seconds",
+        type: "quantitative",
+        title: "seconds",
+        // Room on the right for the labels.
+        scale: { domainMax: Math.max(...rows.map((row) => row.seconds)) * 1.35 },
+      },
+      color: {
+        field: "build",
+        type: "nominal",
+        sort: BUILD_KINDS,
+        title: null,
+        legend: { orient: "bottom" },
+      },
+    },
+    layer: [
+      { mark: { type: "bar" } },
+      {
+        mark: { type: "text", align: "left", dx: 4, fontSize: 10 },
+        encoding: { text: { field: "label" }, color: { value: "black" } },
+      },
+    ],
+  };
+}
+
+async function writeChart(spec: TopLevelSpec, file: string): Promise<void> {
+  const compiled = vegaLite.compile(spec).spec;
+  writeFileSync(file, await new vega.View(vega.parse(compiled), { renderer: "none" }).toSVG());
+  process.stderr.write(`chart: wrote ${file}\n`);
+}
+
 async function main(): Promise<void> {
   const results = JSON.parse(readFileSync(RESULTS_JSON, "utf8")) as BenchResults;
-  const { spec } = vegaLite.compile(sizesSpec(results));
-  const svg = await new vega.View(vega.parse(spec), { renderer: "none" }).toSVG();
-  writeFileSync(SIZES_SVG, svg);
-  process.stderr.write(`chart: wrote ${SIZES_SVG}\n`);
+  await writeChart(sizesSpec(results), SIZES_SVG);
+  await writeChart(rebuildsSpec(results), REBUILDS_SVG);
 }
 
 main().catch((error: Error) => {

@@ -1,8 +1,11 @@
 /**
  * Size benchmark (issue 5): reproduces the blog post's comparison on this package's pipeline. Builds, in one
  * run, the post's dynamically linked pausle on a plain Debian base, the post's glibc `-static` pausle FROM
- * scratch (our `libc: "glibc"` recipe), and our default recipes for pausle (musl), hello-go and hello-rust;
- * measures each one's sizes, build, push and package overhead times, and the memory of one running replica.
+ * scratch (our `libc: "glibc"` recipe), and our default recipes for pausle (musl), hello-go, hello-rust and
+ * hello-rust-deps; measures each one's sizes, build, push and package overhead times, and the memory of one
+ * running replica. Rebuild benchmark (issue 12): for pausle, hello-go, hello-rust and hello-rust-deps, a cold
+ * build with empty toolchain caches, a warm one, and one after a one-line source change, in a copy of the
+ * example; then the size of the caches.
  *
  *   npm run bench -- --json      (npm -s, or tsx bench/run.ts --json, for JSON alone on stdout)
  *
@@ -10,7 +13,7 @@
  * container and local image it creates is removed again, also on error and on Ctrl-C; every wait is bounded.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -26,8 +29,9 @@ import {
   startContainers,
   validateReplicaOptions,
 } from "../components/deploy";
+import { buildCacheRecords, cacheMountsSince, pruneBuildCacheRecord } from "../tests/support/build-cache";
 import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../tests/support/env";
-import { logger, runBench, sleep, vmRssKb, withTimeout } from "./support";
+import { logger, progress, runBench, sleep, vmRssKb, withTimeout } from "./support";
 
 const DEBIAN_BASE = "minimal-image-bench/debian:local";
 const C_BUILDER = "minimal-image-builder/c:local";
@@ -69,18 +73,66 @@ interface Subject {
 }
 
 const env = { ...process.env, ...LOCAL_BUILDERS };
+/** Toolchain caches of this run's own, empty until its first build, so that a cold build is cold. */
+const sizeRun = () => ({ env, cacheScope: `${run}-sizes` });
 const SUBJECTS: Subject[] = [
   {
     name: "pausle-dynamic",
-    render: () => ({ ...renderBuild("examples/pausle", {}, { env }), dockerfile: PAUSLE_DYNAMIC_DOCKERFILE }),
+    render: () => ({
+      ...renderBuild("examples/pausle", {}, sizeRun()),
+      dockerfile: PAUSLE_DYNAMIC_DOCKERFILE,
+    }),
   },
-  { name: "pausle-glibc-static", render: () => renderBuild("examples/pausle", { libc: "glibc" }, { env }) },
-  { name: "pausle-musl", render: () => renderBuild("examples/pausle", {}, { env }) },
-  { name: "hello-go", render: () => renderBuild("examples/hello-go", {}, { env }), readyLine: "listening" },
+  { name: "pausle-glibc-static", render: () => renderBuild("examples/pausle", { libc: "glibc" }, sizeRun()) },
+  { name: "pausle-musl", render: () => renderBuild("examples/pausle", {}, sizeRun()) },
+  { name: "hello-go", render: () => renderBuild("examples/hello-go", {}, sizeRun()), readyLine: "listening" },
   {
     name: "hello-rust",
-    render: () => renderBuild("examples/hello-rust", {}, { env }),
+    render: () => renderBuild("examples/hello-rust", {}, sizeRun()),
     readyLine: "listening",
+  },
+  {
+    name: "hello-rust-deps",
+    render: () => renderBuild("examples/hello-rust-deps", {}, sizeRun()),
+    readyLine: "listening",
+  },
+];
+
+interface RebuildSubject {
+  name: string;
+  /** The example, under examples/. */
+  folder: string;
+  /**
+   * The one-line change: in `file`, `from` becomes `to(run)`. It names the run, so that its build step is
+   * never a layer cache hit left by an earlier run (C has no cache mounts, whose ids would differ per run).
+   */
+  edit: { file: string; from: string; to: (runName: string) => string };
+  /** Issue 12's bound on rebuild / cold, where it sets one. */
+  maxRebuildRatio?: number;
+}
+
+const REBUILD_SUBJECTS: RebuildSubject[] = [
+  {
+    name: "pausle-musl",
+    folder: "pausle",
+    edit: { file: "pausle.c", from: "return pause();", to: (r) => `pause(); return 0; /* ${r} */` },
+  },
+  {
+    name: "hello-go",
+    folder: "hello-go",
+    edit: { file: "main.go", from: "hello from", to: (r) => `hello (${r}) from` },
+    maxRebuildRatio: 0.2,
+  },
+  {
+    name: "hello-rust",
+    folder: "hello-rust",
+    edit: { file: "src/main.rs", from: "hello from", to: (r) => `hello (${r}) from` },
+  },
+  {
+    name: "hello-rust-deps",
+    folder: "hello-rust-deps",
+    edit: { file: "src/main.rs", from: "a static Rust binary", to: (r) => `a static Rust binary (${r})` },
+    maxRebuildRatio: 0.25,
   },
 ];
 
@@ -122,9 +174,34 @@ export interface MachineInfo {
   date: string;
 }
 
+/** Build times of one program with toolchain caches, each also as a share of the cold build. */
+export interface RebuildResult {
+  /** `buildLocally` with `noCache: true` and toolchain caches of the run's own, still empty. */
+  coldSeconds: number;
+  /** Again, nothing changed. */
+  warmSeconds: number;
+  /** Again, after a one-line change to the source. */
+  rebuildSeconds: number;
+  warmRatio: number;
+  rebuildRatio: number;
+  maxRebuildRatio?: number;
+}
+
+/** The engine's build cache after the run, from `/system/df`. */
+export interface BuildCacheUse {
+  /** Cache mounts this run made (records absent when it started): the toolchain caches of its cold builds. */
+  runCacheMounts: { target: string; bytes: number }[];
+  runCacheMountBytes: number;
+  /** Everything the engine's build cache holds: layers and cache mounts of every build on this engine. */
+  engineBytes: number;
+  engineRecords: number;
+}
+
 export interface BenchResults {
   machine: MachineInfo;
   images: Record<string, ImageResult>;
+  rebuilds: Record<string, RebuildResult>;
+  buildCache: BuildCacheUse;
 }
 
 const RESULTS_JSON = path.join(__dirname, "results.json");
@@ -133,10 +210,14 @@ const SIZE_FIELDS = ["binaryBytes", "diskBytes", "compressedBytes", "layers"] as
 
 const docker = new Docker();
 const log = logger("bench");
+const step = progress("bench");
 const run = uniqueName("run");
-/** Containers and local image tags this run may have created, for cleanup (removal skips absent ones). */
+/** Containers, local image tags and folders this run may have created, for cleanup (removal skips absent ones). */
 const containers = new Set<string>();
 const tags = new Set<string>();
+const folders = new Set<string>();
+/** Build cache records that are not this run's: present when it started. */
+let earlierCacheRecords: Set<string> | undefined;
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 const secondsSince = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -222,24 +303,18 @@ async function measure(subject: Subject): Promise<ImageResult> {
   const renderT0 = process.hrtime.bigint();
   const rendered = subject.render();
   const renderSeconds = secondsSince(renderT0);
-  log(`${subject.name}: cold build of ${tag}`);
-  const build = (noCache: boolean) =>
-    withTimeout(`build of ${tag}`, BUILD_TIMEOUT_MS, buildLocally(rendered, { tag, docker, noCache }));
-  const [cold, coldSeconds] = await timed(() => build(true));
-  log(`${subject.name}: warm build`);
-  const [warm, warmSeconds] = await timed(() => build(false));
+  const build = (noCache: boolean) => buildWithin(rendered, tag, noCache);
+  const [cold, coldSeconds] = await step(`${subject.name}: cold build`, () => timed(() => build(true)));
+  const [warm, warmSeconds] = await step(`${subject.name}: warm build`, () => timed(() => build(false)));
   if (warm.imageId !== cold.imageId) log(`${subject.name}: warning: the warm build made a new image`);
-  log(`${subject.name}: push`);
-  const [imageRef, pushSeconds] = await timed(() =>
-    withTimeout(`push of ${tag}`, PUSH_TIMEOUT_MS, pushLocally(tag, undefined, docker)),
+  const [imageRef, pushSeconds] = await step(`${subject.name}: push`, () =>
+    timed(() => withTimeout(`push of ${tag}`, PUSH_TIMEOUT_MS, pushLocally(tag, undefined, docker))),
   );
-  log(`${subject.name}: inspect ${imageRef}`);
-  const [report, inspectSeconds] = await timed(() =>
-    withTimeout(`inspection of ${imageRef}`, INSPECT_TIMEOUT_MS, inspectImage(imageRef)),
+  const [report, inspectSeconds] = await step(`${subject.name}: inspect`, () =>
+    timed(() => withTimeout(`inspection of ${imageRef}`, INSPECT_TIMEOUT_MS, inspectImage(imageRef))),
   );
   const diskBytes = (await docker.getImage(tag).inspect()).Size;
-  log(`${subject.name}: one replica`);
-  const rssKb = await replicaRssKb(subject, imageRef);
+  const rssKb = await step(`${subject.name}: one replica`, () => replicaRssKb(subject, imageRef));
   const overhead = renderSeconds + inspectSeconds;
   return {
     binaryBytes: report.binarySizeBytes,
@@ -256,7 +331,73 @@ async function measure(subject: Subject): Promise<ImageResult> {
   };
 }
 
-/** Removes this run's containers, then its local image tags (an image still tagged elsewhere stays). */
+function buildWithin(rendered: RenderedBuild, tag: string, noCache: boolean) {
+  return withTimeout(`build of ${tag}`, BUILD_TIMEOUT_MS, buildLocally(rendered, { tag, docker, noCache }));
+}
+
+/**
+ * Cold, warm and one-line-change builds of a copy of the example (same folder name, so the same binary
+ * name and per-program cache keys), with toolchain caches of the run's own.
+ */
+async function measureRebuild(subject: RebuildSubject): Promise<RebuildResult> {
+  const parent = mkdtempSync(path.join(os.tmpdir(), "minimal-image-bench-"));
+  folders.add(parent);
+  const folder = path.join(parent, subject.folder);
+  cpSync(path.join("examples", subject.folder), folder, { recursive: true });
+  const render = () => renderBuild(folder, {}, { env, cacheScope: `${run}-rebuilds` });
+  const tag = `minimal-image-bench/rebuild-${subject.name}:${run}`;
+  tags.add(tag);
+  const [cold, coldSeconds] = await step(`${subject.name}: cold build, empty caches`, () =>
+    timed(() => buildWithin(render(), tag, true)),
+  );
+  const [, warmSeconds] = await step(`${subject.name}: warm build`, () =>
+    timed(() => buildWithin(render(), tag, false)),
+  );
+  const file = path.join(folder, subject.edit.file);
+  const source = readFileSync(file, "utf8");
+  if (!source.includes(subject.edit.from)) {
+    throw new Error(
+      `bench: ${subject.edit.file} of ${subject.folder} no longer holds "${subject.edit.from}"`,
+    );
+  }
+  writeFileSync(file, source.replace(subject.edit.from, subject.edit.to(run)));
+  const [rebuilt, rebuildSeconds] = await step(`${subject.name}: rebuild after a one-line change`, () =>
+    timed(() => buildWithin(render(), tag, false)),
+  );
+  if (rebuilt.imageId === cold.imageId)
+    throw new Error(`bench: the edit of ${subject.name} changed no image`);
+  return {
+    coldSeconds: round(coldSeconds, 2),
+    warmSeconds: round(warmSeconds, 2),
+    rebuildSeconds: round(rebuildSeconds, 2),
+    warmRatio: round(warmSeconds / coldSeconds, 4),
+    rebuildRatio: round(rebuildSeconds / coldSeconds, 4),
+    ...(subject.maxRebuildRatio !== undefined ? { maxRebuildRatio: subject.maxRebuildRatio } : {}),
+  };
+}
+
+async function buildCacheUse(): Promise<BuildCacheUse> {
+  const all = await buildCacheRecords(docker);
+  const mounts = (await cacheMountsSince(docker, earlierCacheRecords ?? new Set()))
+    // The description reads "cached mount <target> from exec <command>".
+    .map((record) => ({
+      target: /^cached mount (\S+)/.exec(record.Description)?.[1] ?? "?",
+      bytes: record.Size,
+    }))
+    .sort((a, b) => a.target.localeCompare(b.target) || b.bytes - a.bytes);
+  return {
+    runCacheMounts: mounts,
+    runCacheMountBytes: mounts.reduce((sum, mount) => sum + mount.bytes, 0),
+    engineBytes: all.reduce((sum, record) => sum + record.Size, 0),
+    engineRecords: all.length,
+  };
+}
+
+/**
+ * Removes this run's containers, then its local image tags (an image still tagged elsewhere stays), its
+ * folders, and the cache mounts it made: their ids are the run's own, so no later build would use them.
+ * Docker 20.10 prunes build cache by record, not by cache id; the records are those new since the start.
+ */
 async function cleanup(): Promise<void> {
   await removeContainers([...containers], docker);
   for (const tag of tags) {
@@ -266,6 +407,11 @@ async function cleanup(): Promise<void> {
       .catch((error: { statusCode?: number }) => {
         if (error.statusCode !== 404) throw error;
       });
+  }
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+  if (earlierCacheRecords === undefined) return;
+  for (const record of await cacheMountsSince(docker, earlierCacheRecords)) {
+    await pruneBuildCacheRecord(docker, record.ID);
   }
 }
 
@@ -287,6 +433,65 @@ const bytes = (n: number) => n.toLocaleString("en-US");
 /** Ratio of on-disk sizes, glibc-static over musl. */
 export function muslRatio(results: BenchResults): number {
   return results.images["pausle-glibc-static"].diskBytes / results.images["pausle-musl"].diskBytes;
+}
+
+/** Rebuilds whose share of the cold build is over issue 12's bound, as lines. */
+export function slowRebuilds(results: BenchResults): string[] {
+  return Object.entries(results.rebuilds)
+    .filter(([, r]) => r.maxRebuildRatio !== undefined && r.rebuildRatio > r.maxRebuildRatio)
+    .map(
+      ([name, r]) =>
+        `${name} ${percent(r.rebuildRatio)} of cold (at most ${percent(r.maxRebuildRatio ?? 0)})`,
+    );
+}
+
+const percent = (ratio: number) => `${(ratio * 100).toFixed(1)} %`;
+const megabytes = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+/** The rebuild section: cold, warm and one-line-change builds, and the caches they leave. */
+function formatRebuilds(results: BenchResults): string {
+  const rows = Object.entries(results.rebuilds).map(
+    ([name, r]) =>
+      `| \`${name}\` | ${r.coldSeconds.toFixed(2)} | ${r.warmSeconds.toFixed(2)} | ${r.rebuildSeconds.toFixed(2)} | ` +
+      `${percent(r.warmRatio)} | **${percent(r.rebuildRatio)}** | ${r.maxRebuildRatio !== undefined ? `at most ${percent(r.maxRebuildRatio)}` : "none"} |`,
+  );
+  const cache = results.buildCache;
+  const byTarget = new Map<string, number>();
+  for (const mount of cache.runCacheMounts)
+    byTarget.set(mount.target, (byTarget.get(mount.target) ?? 0) + mount.bytes);
+  return `## Rebuilds with toolchain caches
+
+| | cold, s | warm, s | one-line change, s | warm / cold | change / cold | bound (issue 12) |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows.join("\n")}
+
+Each program is built from a copy of its example in a temporary folder (the same folder name, so the same
+binary name and cache keys), with BuildKit cache mounts whose ids carry a scope of this run's own, so the
+**cold** build starts from empty toolchain caches: \`buildLocally\` with \`noCache: true\`. **warm**: again,
+nothing changed (every step is a layer cache hit). **one-line change**: again after the benchmark replaced one
+line of the copy (a string the program prints; for pausle, its one statement), naming the run so that no
+earlier run left it in the layer cache: \`COPY . /src\` and every step after it run again, with the caches
+the cold build filled. Go then recompiles the one changed package
+and links; cargo recompiles the program's own crate and links, with every dependency taken from the cached
+target directory. pausle is one C file compiled and linked in one call: nothing to cache, and no cache is
+mounted for C, so its rebuild costs what its cold build does. A Rust rebuild cannot cost less than the
+release profile's link: whole-program LTO with one codegen unit optimises the program together with every
+dependency it uses after any change, and no cache can hold that result. rustc's \`-Z time-passes\`, run by
+hand on the program's own crate, puts LLVM's passes at over 90 % of that compile for \`hello-rust-deps\`;
+\`hello-rust\` has no dependencies to cache, so its cold build already is little more than that.
+
+**Build cache after the run** (\`/system/df\` \`BuildCache\`):
+
+- the cache mounts this run's builds made: ${megabytes(cache.runCacheMountBytes)} in all
+  (${[...byTarget].map(([target, size]) => `\`${target}\` ${megabytes(size)}`).join(", ")}), two sets, as
+  the size table's cold builds use a scope of their own too;
+- the engine's whole build cache, every layer and mount of every build on this shared engine:
+  ${megabytes(cache.engineBytes)} in ${cache.engineRecords} records.
+
+The run then removes its own cache mounts, which no later build would use. Docker 20.10 prunes build cache by
+record, not by cache id, so it prunes the \`exec.cachemount\` records that appeared during the run, one by
+one (\`/build/prune\` with an \`id\` filter).
+`;
 }
 
 /** The Markdown report: a table of every image, the machine, the musl ratio and what varies. */
@@ -322,7 +527,7 @@ ${table.join("\n")}
   with mmdebstrap), from a hand-written two-stage Dockerfile in \`bench/run.ts\` with the post's flags
   \`gcc -Os -fdata-sections -ffunction-sections -fipa-pta -Wl,--gc-sections -Wl,-O1 -Wl,--as-needed -Wl,--strip-all\`.
 - \`pausle-glibc-static\`: the post's glibc \`-static\` FROM scratch method, our recipe with \`libc: "glibc"\`.
-- \`pausle-musl\`, \`hello-go\`, \`hello-rust\`: our default recipes.
+- \`pausle-musl\`, \`hello-go\`, \`hello-rust\`, \`hello-rust-deps\`: our default recipes.
 - All builders are the offline \`minimal-image-builder/*:local\` images; BuildKit; registry \`${LOCAL_REGISTRY}\`.
 
 **musl vs glibc-static on disk: ${muslRatio(results).toFixed(1)}x smaller** (required: at least ${MIN_MUSL_RATIO}x).
@@ -332,7 +537,8 @@ ${table.join("\n")}
 - **binary**: the entrypoint file's size, read from the pushed image by \`inspectImage\`. **on disk**:
   \`docker image inspect .Size\`. **compressed**: config blob plus layer blobs as the registry stores them
   (\`inspectImage\`). **layers**: from the manifest.
-- **cold build**: \`buildLocally\` with \`noCache: true\` (every step runs; base and builder images are local).
+- **cold build**: \`buildLocally\` with \`noCache: true\` (every step runs; base and builder images are local)
+  and toolchain caches of the run's own, empty until then.
   **warm build**: \`buildLocally\` again with nothing changed. **push**: \`pushLocally\` of the cold build to a
   repository whose name is unique to the run (\`bench-<image>-<run>\`). The engine still does not upload a
   layer blob the registry already holds under another repository: it mounts it ("Mounted from …" in
@@ -357,6 +563,7 @@ shared with other work); RSS can move by a page or two.
 
 ${comparison}
 
+${formatRebuilds(results)}
 ## Machine
 
 | | |
@@ -379,9 +586,12 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { json: { type: "boolean", default: false } } });
   await checkPrerequisites();
   const machine = await machineInfo();
+  earlierCacheRecords = new Set((await buildCacheRecords(docker)).map((record) => record.ID));
   const images: Record<string, ImageResult> = {};
   for (const subject of SUBJECTS) images[subject.name] = await measure(subject);
-  const results: BenchResults = { machine, images };
+  const rebuilds: Record<string, RebuildResult> = {};
+  for (const subject of REBUILD_SUBJECTS) rebuilds[subject.name] = await measureRebuild(subject);
+  const results: BenchResults = { machine, images, rebuilds, buildCache: await buildCacheUse() };
 
   const previous = existsSync(RESULTS_JSON)
     ? (JSON.parse(readFileSync(RESULTS_JSON, "utf8")) as BenchResults)
@@ -406,6 +616,8 @@ async function main(): Promise<void> {
       `bench: musl is only ${ratio.toFixed(1)}x smaller than glibc-static on disk (need ${MIN_MUSL_RATIO}x)`,
     );
   }
+  const slow = slowRebuilds(results);
+  if (slow.length > 0) throw new Error(`bench: rebuilds over their bound: ${slow.join("; ")}`);
 }
 
 runBench("bench", main, cleanup);

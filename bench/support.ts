@@ -9,6 +9,29 @@ export function logger(prefix: string): (message: string) => void {
   return (message) => process.stderr.write(`${prefix}: ${message}\n`);
 }
 
+const TICK_MS = 1_000;
+
+/**
+ * Progress for someone watching a terminal: while `work` runs, a line with the step and a running clock,
+ * replaced by the step and its duration when it ends. Silent when stderr is not a terminal (CI, a pipe).
+ */
+export function progress(prefix: string): <T>(step: string, work: () => Promise<T>) => Promise<T> {
+  return async (step, work) => {
+    if (!process.stderr.isTTY) return work();
+    const t0 = Date.now();
+    const show = (suffix: string) =>
+      process.stderr.write(`\r\x1b[K${prefix}: ${step} ${((Date.now() - t0) / 1000).toFixed(0)} s${suffix}`);
+    show("");
+    const ticker = setInterval(() => show(""), TICK_MS);
+    try {
+      return await work();
+    } finally {
+      clearInterval(ticker);
+      show("\n");
+    }
+  };
+}
+
 /** Resolves as `promise` does, or rejects when it has not settled within `ms`. */
 export async function withTimeout<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -21,6 +21,7 @@ import {
   dockerfilePath,
   pushName,
   RegistryInput,
+  validateCacheFrom,
   validatePlatform,
   validateRegistry,
   writeDockerfile,
@@ -47,6 +48,11 @@ export interface MinimalImageArgs {
   platform?: pulumi.Input<string>;
   /** Build arguments passed to `docker build`. */
   buildArgs?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * Images to take build cache from, e.g. the last image CI pushed: an unchanged program is then not
+   * compiled again on a fresh machine. Given this, the pushed image carries BuildKit's inline cache too.
+   */
+  cacheFrom?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Size budget in bytes for the image on disk (uncompressed). An image over it fails the update with the
    * figure, before any replica runs it.
@@ -113,16 +119,13 @@ export class MinimalImage extends pulumi.ComponentResource {
     // component, which would wait for its own children, this image among them.
     const ownUrn = pulumi.output(new Promise<string>((resolve) => this.urn.apply(resolve)));
     const build = pulumi
-      .all([rendered, platform, args.buildArgs, ownUrn])
-      .apply(([r, p, buildArgs, resourceUrn]) =>
+      .all([rendered, platform, args.buildArgs, plan.cacheFrom, ownUrn])
+      .apply(([r, p, buildArgs, cacheFrom, resourceUrn]) =>
         buildInput(
           r,
           writeDockerfile(r, dockerfilePath(pulumi.getStack(), name, resourceUrn), programDir),
           programDir,
-          {
-            platform: p,
-            args: buildArgs,
-          },
+          { platform: p, args: buildArgs, cacheFrom },
         ),
       );
     const image = new docker.Image(
@@ -262,6 +265,8 @@ interface ImagePlan {
   imageName: pulumi.Output<string>;
   tag: pulumi.Input<string>;
   platform: pulumi.Output<string>;
+  /** Images to take build cache from, checked. */
+  cacheFrom: pulumi.Output<string[] | undefined>;
   /** The platform when known at program time (replica resources need it then), else the default. */
   platformNow: string;
   replicas?: ReplicaOptions;
@@ -305,6 +310,7 @@ function planImage(name: string, args: MinimalImageArgs, programDir: string): Im
     pushName(server, repository, t),
   );
   const platform = known(args.platform, (raw) => validatePlatform(raw));
+  const cacheFrom = known(args.cacheFrom, validateCacheFrom);
   const replicas = replicaOptions(args.replicas, registry);
   const scope = [pulumi.getProject(), pulumi.getStack(), name];
   const { count: _count, ...spec } = replicas ?? { count: 0 };
@@ -318,6 +324,7 @@ function planImage(name: string, args: MinimalImageArgs, programDir: string): Im
     imageName: imageName.output,
     tag,
     platform: platform.output,
+    cacheFrom: cacheFrom.output,
     platformNow: platform.now ?? DEFAULT_PLATFORM,
     replicas,
     stackScope: shortHash(scope),

@@ -59,11 +59,11 @@ describe("build context", () => {
 
     it("refuses a FIFO, naming the file and the fix, without opening it", () => {
       const printed = runBounded(`
-        const { packContext, renderBuild } = require(${JSON.stringify(BUILD_MODULE)});
+        const { packContext, renderBuild, renderedContext } = require(${JSON.stringify(BUILD_MODULE)});
         try {
           // Were the FIFO listed, packing would block on it: the time limit catches that.
           const rendered = renderBuild(${JSON.stringify(dir)}, { toolchain: "c" }, { env: {}, sourceField: "<dir>" });
-          packContext(rendered).resume().on("end", () => console.log(JSON.stringify({ packed: true })));
+          packContext(renderedContext(rendered)).resume().on("end", () => console.log(JSON.stringify({ packed: true })));
         } catch (error) {
           console.log(JSON.stringify({ name: error.name, field: error.field, message: error.message }));
         }
@@ -81,10 +81,10 @@ describe("build context", () => {
     it("skips a FIFO that .dockerignore excludes, and packs the rest", () => {
       fs.writeFileSync(path.join(dir, ".dockerignore"), "pipe\nbuild\ndocs\n*.md\n");
       const printed = runBounded(`
-        const { packContext, renderBuild } = require(${JSON.stringify(BUILD_MODULE)});
+        const { packContext, renderBuild, renderedContext } = require(${JSON.stringify(BUILD_MODULE)});
         const rendered = renderBuild(${JSON.stringify(dir)}, { toolchain: "c" }, { env: {} });
         let bytes = 0;
-        packContext(rendered)
+        packContext(renderedContext(rendered))
           .on("data", (chunk) => (bytes += chunk.length))
           .on("end", () => console.log(JSON.stringify({ files: rendered.contextFiles, bytes })));
       `);

@@ -22,6 +22,7 @@ const GOLDEN_CASES: [string, string, RecipeOptions][] = [
   ],
   ["hello-go", "hello-go", {}],
   ["hello-rust", "hello-rust", {}],
+  ["hello-rust-deps", "hello-rust-deps", {}],
   [
     "make-project",
     "../tests/fixtures/make-project",

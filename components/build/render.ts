@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { FieldNamer, resolveRecipe, ResolvedRecipe, shellQuote } from "../recipe";
-import { Extra } from "../recipe/types";
+import { CacheMount, Extra } from "../recipe/types";
 import { BUILD_DIR } from "../recipe/toolchain";
 import { InputError } from "../errors";
 import { describe } from "../reference";
 import { listContextFiles } from "./context";
+import type { DockerBuilder } from "./local";
 import { staticCheckCommand } from "./static-check";
 
 /** The user the final image runs as: not root, and the same number distroless images use. */
@@ -39,10 +41,54 @@ function copyFromBuilder(source: string, targetDir: string, what: string): strin
   );
 }
 
+/** How a resolved recipe is rendered. */
+export interface RenderOptions {
+  /**
+   * The builder the Dockerfile is for. Default `buildkit`, which mounts the toolchain caches; `classic`
+   * renders the same build without them, as the classic builder has no cache mounts.
+   */
+  builder?: DockerBuilder;
+  /**
+   * Mixed into every cache id: builds with different scopes share no cache. Default none. The benchmark
+   * gives each cold build a scope of its own, so that it starts from empty caches.
+   */
+  cacheScope?: string;
+  /** What the build itself refuses: see {@link BuildGates}. */
+  gates?: BuildGates;
+}
+
+/** Where a build's options came from and how it is rendered. */
+export interface RenderBuildContext extends RenderOptions {
+  env?: Record<string, string | undefined>;
+  name?: FieldNamer;
+  sourceField?: string;
+}
+
+/**
+ * The `--mount` flag of one toolchain cache. The id names the toolchain and the cache, and hashes the
+ * builder (image and setup: another compiler is another cache), for per-program state the recipe's build
+ * (binary name, environment, command), and the scope.
+ */
+function cacheMountFlag(cache: CacheMount, recipe: ResolvedRecipe, scope: string): string {
+  const { builder, plan, binaryName } = recipe;
+  const program = cache.keyedBy === "program" ? [binaryName, plan.env, plan.command] : [];
+  const key = createHash("sha256")
+    .update(JSON.stringify([scope, builder.image, builder.setup, program]))
+    .digest("hex")
+    .slice(0, 16);
+  const id = `minimal-image-${plan.toolchain}-${cache.name}-${key}`;
+  return `--mount=type=cache,id=${id},target=${cache.target},sharing=${cache.sharing}`;
+}
+
 /** Renders the multi-stage Dockerfile for an already resolved recipe. Pure: same recipe, same bytes. */
-export function renderDockerfile(recipe: ResolvedRecipe, gates: BuildGates = {}): string {
+export function renderDockerfile(recipe: ResolvedRecipe, options: RenderOptions = {}): string {
   const { plan, builder, binaryName } = recipe;
+  const gates = options.gates ?? {};
   const installed = shellQuote(`${ROOTFS}/${binaryName}`);
+  const mounts =
+    options.builder === "classic"
+      ? []
+      : plan.caches.map((cache) => `${cacheMountFlag(cache, recipe, options.cacheScope ?? "")} \\\n    `);
   const envAssignments = Object.entries(plan.env)
     .map(([key, value]) => `${key}=${value}`)
     .join(" ");
@@ -69,7 +115,7 @@ export function renderDockerfile(recipe: ResolvedRecipe, gates: BuildGates = {})
     ...(builder.setup.length > 0 ? [`RUN ${builder.setup.join(" && ")}`] : []),
     "WORKDIR /src",
     "COPY . /src",
-    `RUN mkdir -p ${BUILD_DIR} && export ${envAssignments} && ${plan.command}`,
+    `RUN ${mounts.join("")}mkdir -p ${BUILD_DIR} && export ${envAssignments} && ${plan.command}`,
     `RUN ${finish.join(" \\\n && ")}`,
     "",
     "FROM scratch",
@@ -132,14 +178,9 @@ export function buildArgNames(args: unknown, field = "buildArgs"): string[] {
 export function renderBuild(
   source: unknown,
   options: unknown,
-  context: {
-    env?: Record<string, string | undefined>;
-    name?: FieldNamer;
-    sourceField?: string;
-    gates?: BuildGates;
-  } = {},
+  context: RenderBuildContext = {},
 ): RenderedBuild {
   const recipe = resolveRecipe(source, options, context);
   const contextFiles = listContextFiles(recipe.sourceDir, context.sourceField ?? "source");
-  return { dockerfile: renderDockerfile(recipe, context.gates), contextFiles, recipe };
+  return { dockerfile: renderDockerfile(recipe, context), contextFiles, recipe };
 }

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
-import { Command } from "commander";
-import { renderBuild } from "../build";
+import { Command, Option } from "commander";
+import { DockerBuilder, renderBuild } from "../build";
 import { RecipeOptions } from "../recipe";
 
 interface FlagSpec {
@@ -84,6 +84,11 @@ export function dockerfileCommand(): Command {
     else command.option(`${flag} <${value}>`, help);
   }
   return command
+    .addOption(
+      new Option("--builder <name>", "the Docker builder to render for: classic renders no cache mounts")
+        .choices(["buildkit", "classic"])
+        .default("buildkit"),
+    )
     .option("--list-context", "print the build context's files instead of the Dockerfile")
     .option("--write <file>", "write the Dockerfile to this file instead of standard output")
     .action((dir: string, flags: Record<string, unknown>) => {
@@ -96,6 +101,7 @@ export function dockerfileCommand(): Command {
       const rendered = renderBuild(dir, options, {
         name: (option) => FLAGS[option as keyof RecipeOptions]?.flag ?? `--${option}`,
         sourceField: "<dir>",
+        builder: flags.builder as DockerBuilder,
       });
       const text = flags.listContext
         ? rendered.contextFiles.map((file) => `${file}\n`).join("")

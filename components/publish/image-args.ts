@@ -3,7 +3,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { RenderedBuild } from "../build";
 import { InputError } from "../errors";
-import { describe } from "../reference";
+import { describe, parseImageReference } from "../reference";
+
+/** At most this many cache sources: each is pulled before the build. */
+const MAX_CACHE_FROM = 16;
 
 /** A path segment made of safe characters only: anything else, dots included, becomes `_`. */
 function safeSegment(text: string): string {
@@ -70,6 +73,24 @@ export interface BuildInput {
   builderVersion: "BuilderBuildKit";
   platform?: string;
   args?: Record<string, string>;
+  cacheFrom?: { images: string[] };
+}
+
+/**
+ * Checks `cacheFrom`: a list of image references to take build cache from.
+ * @returns the references, or undefined when none are given.
+ */
+export function validateCacheFrom(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length > MAX_CACHE_FROM) {
+    throw new InputError(
+      "cacheFrom",
+      `expected a list of at most ${MAX_CACHE_FROM} image references, got ${describe(value)}`,
+      'Give e.g. `["registry.example:5000/app:latest"]`',
+    );
+  }
+  value.forEach((image, i) => parseImageReference(image, `cacheFrom[${i}]`));
+  return value.length > 0 ? (value as string[]) : undefined;
 }
 
 /** The `build` input for `docker.Image`, from a rendered build and the Dockerfile's written path. */
@@ -77,14 +98,19 @@ export function buildInput(
   rendered: RenderedBuild,
   dockerfile: string,
   programDir: string,
-  extra: { platform?: string; args?: Record<string, string> } = {},
+  extra: { platform?: string; args?: Record<string, string>; cacheFrom?: string[] } = {},
 ): BuildInput {
   const context = path.relative(programDir, rendered.recipe.sourceDir).split(path.sep).join("/") || ".";
+  // With cache sources, the pushed image carries BuildKit's inline cache too, so that it can be the cache
+  // source of the next build (BuildKit reads cache only from images built so).
+  const args =
+    extra.cacheFrom !== undefined ? { ...extra.args, BUILDKIT_INLINE_CACHE: "1" } : (extra.args ?? {});
   return {
     context,
     dockerfile,
     builderVersion: "BuilderBuildKit",
     ...(extra.platform !== undefined ? { platform: extra.platform } : {}),
-    ...(extra.args !== undefined && Object.keys(extra.args).length > 0 ? { args: extra.args } : {}),
+    ...(Object.keys(args).length > 0 ? { args } : {}),
+    ...(extra.cacheFrom !== undefined ? { cacheFrom: { images: extra.cacheFrom } } : {}),
   };
 }

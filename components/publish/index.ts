@@ -3,6 +3,7 @@ export {
   buildInput,
   DEFAULT_PLATFORM,
   dockerfilePath,
+  validateCacheFrom,
   validatePlatform,
   writeDockerfile,
 } from "./image-args";

@@ -46,6 +46,9 @@ export const cRecipe: ToolchainRecipe = {
     const cc = options.libc === "glibc" ? "gcc" : '"$(command -v musl-gcc || command -v cc)"';
     return { CC: cc, CFLAGS: shellQuote(CFLAGS), LDFLAGS: shellQuote(LDFLAGS) };
   },
+  // Neither default builder has ccache, and the built-in command compiles and links in one call, which
+  // ccache does not cache; a C build of this size has nothing worth caching (see bench/results.md).
+  envCaches: [],
   plan(sourceDir, options, name, binaryName) {
     const sources = options.sources ?? topLevelCSources(sourceDir, name("sources"));
     if (sources.length === 0) {
@@ -62,6 +65,6 @@ export const cRecipe: ToolchainRecipe = {
     const command =
       `"$CC" ${cflags} -o ${output} ${sources.map(sourceArgument).join(" ")} ${ldflags}` +
       ` && objcopy --remove-section=.comment ${output}`;
-    return { command, output };
+    return { command, output, caches: [] };
   },
 };

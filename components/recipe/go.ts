@@ -1,4 +1,7 @@
-import { BUILD_DIR, shellQuote, ToolchainRecipe } from "./toolchain";
+import { BUILD_DIR, CACHE_DIR, shellQuote, ToolchainRecipe } from "./toolchain";
+
+const BUILD_CACHE = `${CACHE_DIR}/go-build`;
+const MODULE_CACHE = `${CACHE_DIR}/go-mod`;
 
 export const goRecipe: ToolchainRecipe = {
   toolchain: "go",
@@ -9,8 +12,18 @@ export const goRecipe: ToolchainRecipe = {
       setup: ["apk add --no-cache ca-certificates tzdata"],
     },
   },
-  // Without cgo the Go linker writes a static binary that needs no C library at all.
-  env: () => ({ CGO_ENABLED: "0" }),
+  env: () => ({
+    // Without cgo the Go linker writes a static binary that needs no C library at all.
+    CGO_ENABLED: "0",
+    GOCACHE: BUILD_CACHE,
+    // A builder that ships its modules already downloaded keeps them; any other uses the cache.
+    GOMODCACHE: `"$(d="$(go env GOMODCACHE)"; if [ -e "$d" ]; then echo "$d"; else echo ${MODULE_CACHE}; fi)"`,
+  }),
+  // Go keys both caches by content and locks their files itself, so builds may share them freely.
+  envCaches: [
+    { name: "build", target: BUILD_CACHE, keyedBy: "builder", sharing: "shared" },
+    { name: "modules", target: MODULE_CACHE, keyedBy: "builder", sharing: "shared" },
+  ],
   plan(_sourceDir, options, _name, binaryName) {
     const output = `${BUILD_DIR}/${binaryName}`;
     // -s -w drop the symbol table and DWARF; -buildid= and -trimpath make the binary reproducible;
@@ -18,6 +31,6 @@ export const goRecipe: ToolchainRecipe = {
     const command =
       `go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o ${output} ` +
       shellQuote(options.goPackage ?? ".");
-    return { command, output };
+    return { command, output, caches: [] };
   },
 };

@@ -7,7 +7,7 @@ import { checkRecipeString, checkRelativePath, checkShellSnippet } from "./check
 import { goRecipe } from "./go";
 import { CARGO_BIN, rustRecipe } from "./rust";
 import { FieldNamer, ToolchainRecipe } from "./toolchain";
-import { Builder, BuildPlan, Extra, Libc, RecipeOptions, Toolchain } from "./types";
+import { Builder, BuildPlan, CacheMount, Extra, Libc, RecipeOptions, Toolchain } from "./types";
 
 export * from "./types";
 export { FieldNamer, shellQuote } from "./toolchain";
@@ -75,6 +75,7 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
 
   let command: string;
   let output: string;
+  let planCaches: CacheMount[] = [];
   if (options.buildCommand !== undefined) {
     if (options.output === undefined) {
       throw new InputError(
@@ -93,7 +94,7 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
         `Remove it, or add ${name("buildCommand")}`,
       );
     }
-    ({ command, output } = recipe.plan(sourceDir, resolvedOptions, name, binaryName));
+    ({ command, output, caches: planCaches } = recipe.plan(sourceDir, resolvedOptions, name, binaryName));
   }
 
   return {
@@ -102,7 +103,14 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
     libc,
     binaryName,
     builder: resolveBuilder(recipe, resolvedOptions, env, name),
-    plan: { toolchain, libc, env: recipe.env(resolvedOptions), command, output },
+    plan: {
+      toolchain,
+      libc,
+      env: recipe.env(resolvedOptions),
+      command,
+      output,
+      caches: [...recipe.envCaches, ...planCaches],
+    },
     extras: [...new Set(options.extras ?? [])].sort(),
     entrypointArgs: options.entrypointArgs ?? [],
   };

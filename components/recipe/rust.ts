@@ -3,7 +3,9 @@ import * as path from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { InputError } from "../errors";
 import { describe } from "../reference";
-import { BUILD_DIR, FieldNamer, shellQuote, ToolchainRecipe } from "./toolchain";
+import { BUILD_DIR, CACHE_DIR, FieldNamer, shellQuote, ToolchainRecipe } from "./toolchain";
+
+const REGISTRY_CACHE = `${CACHE_DIR}/cargo-registry`;
 
 /** A cargo binary target name, from the options or from Cargo.toml. */
 export const CARGO_BIN = /^[A-Za-z0-9_-]+$/;
@@ -67,15 +69,34 @@ export const rustRecipe: ToolchainRecipe = {
     CARGO_PROFILE_RELEASE_PANIC: "abort",
     CARGO_PROFILE_RELEASE_STRIP: "symbols",
   }),
+  envCaches: [],
   plan(sourceDir, options, name, binaryName) {
     const bin = options.cargoBin ?? cargoBinary(sourceDir, name);
     const locked = fs.existsSync(path.join(sourceDir, "Cargo.lock")) ? " --locked" : "";
     const output = `${BUILD_DIR}/${binaryName}`;
-    // An explicit --target keeps crt-static away from build scripts and proc macros, which must stay dynamic.
-    const command =
-      `target="$(rustc -vV | sed -n 's/^host: //p')" && ` +
-      `cargo build --release${locked} --target "$target" --bin ${shellQuote(bin)} && ` +
-      `cp "target/$target/release/"${shellQuote(bin)} ${output}`;
-    return { command, output };
+    const command = [
+      `target="$(rustc -vV | sed -n 's/^host: //p')"`,
+      // The registry cache is linked in rather than mounted over CARGO_HOME, which the builder locates
+      // and which may hold its configuration (the offline builders' source replacement, for one).
+      `home="\${CARGO_HOME:-$HOME/.cargo}"`,
+      `mkdir -p "$home" ${REGISTRY_CACHE}`,
+      `{ [ -e "$home/registry" ] || ln -s ${REGISTRY_CACHE} "$home/registry"; }`,
+      // cargo thinks a crate of the program fresh when its files are older than the last build in the
+      // cached target directory; fresh timestamps make it recompile the program and reuse only dependencies.
+      "find . -path ./target -prune -o -type f -exec touch {} +",
+      // An explicit --target keeps crt-static away from build scripts and proc macros, which must stay dynamic.
+      `cargo build --release${locked} --target "$target" --bin ${shellQuote(bin)}`,
+      // Copied in the same step: the target directory is a cache mount, absent from the layer.
+      `cp "target/$target/release/"${shellQuote(bin)} ${output}`,
+    ].join(" && ");
+    return {
+      command,
+      output,
+      caches: [
+        // cargo locks its package cache while it downloads, so concurrent builds may share the registry.
+        { name: "registry", target: REGISTRY_CACHE, keyedBy: "builder", sharing: "shared" },
+        { name: "target", target: "/src/target", keyedBy: "program", sharing: "locked" },
+      ],
+    };
   },
 };

@@ -1,7 +1,9 @@
-import { Builder, BuildPlan, RecipeOptions, Toolchain } from "./types";
+import { Builder, BuildPlan, CacheMount, RecipeOptions, Toolchain } from "./types";
 
 /** Where built-in toolchains put the binary inside the builder stage. */
 export const BUILD_DIR = "/minimal-image/build";
+/** Where toolchain caches are mounted inside the builder stage. */
+export const CACHE_DIR = "/minimal-image/cache";
 
 /** Names an option the way the caller knows it (`recipe.libc` for the component, `--libc` for the CLI). */
 export type FieldNamer = (option: keyof RecipeOptions | string) => string;
@@ -21,13 +23,15 @@ export interface ToolchainRecipe {
    * values are already quoted or are command substitutions meant to run in the builder.
    */
   env(options: RecipeOptions): Record<string, string>;
-  /** The toolchain's own build command and where it leaves the binary. */
+  /** Caches that `env` alone points the tool at, so they serve a custom `buildCommand` too. */
+  envCaches: CacheMount[];
+  /** The toolchain's own build command, where it leaves the binary, and the caches only it uses. */
   plan(
     sourceDir: string,
     options: RecipeOptions,
     name: FieldNamer,
     binaryName: string,
-  ): Pick<BuildPlan, "command" | "output">;
+  ): Pick<BuildPlan, "command" | "output" | "caches">;
 }
 
 /** Quotes one word for POSIX sh, leaving plain words as they are so generated files stay readable. */

@@ -94,6 +94,27 @@ export interface BuildPlan {
   command: string;
   /** Path of the produced binary, relative to `/src` unless absolute. */
   output: string;
+  /** Caches the build step mounts under BuildKit; the command also works without them (classic builder). */
+  caches: CacheMount[];
+}
+
+/**
+ * A toolchain cache kept by the engine between builds (`RUN --mount=type=cache`). Its id is derived from
+ * `name`, the builder and, for per-program state, the program's recipe, so no two toolchains, builders or
+ * (for `program` caches) programs ever share one.
+ */
+export interface CacheMount {
+  /** What it holds, part of its id, e.g. `go-build`. */
+  name: string;
+  /** Absolute path it is mounted at in the builder stage. */
+  target: string;
+  /**
+   * `builder`: a cache the tool keys by content and locks itself (Go's build cache, cargo's registry), so
+   * every program built in the same builder may share it. `program`: state only one program may use.
+   */
+  keyedBy: "builder" | "program";
+  /** `locked` when the tool is not safe against another build using the same cache at the same time. */
+  sharing: "shared" | "locked";
 }
 
 /** A builder image with the commands that prepare it. */

@@ -1,0 +1,135 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import Docker from "dockerode";
+import {
+  buildLocally,
+  DOCKERFILE_IN_CONTEXT,
+  packContext,
+  renderedContext,
+  renderBuild,
+  RenderedBuild,
+} from "../components/build";
+import { buildCacheRecords, cacheMountsSince, pruneBuildCacheRecord } from "./support/build-cache";
+import { LOCAL_BUILDERS, uniqueName } from "./support/env";
+import { docker, imageFiles, removeImages, waitFor } from "./support/engine";
+
+const EXAMPLES = path.join(__dirname, "..", "examples");
+
+/** The entrypoint binary's bytes, read from the image's layers. */
+async function binaryOf(tag: string, binary: string): Promise<Buffer> {
+  const file = (await imageFiles(tag)).get(binary);
+  assert.ok(file, `${binary} is in ${tag}`);
+  return file.data;
+}
+
+/**
+ * Builds with BuildKit and no network at all (`docker build --network none`): what `buildLocally` does, with
+ * the one build option it does not offer.
+ */
+async function buildWithoutNetwork(rendered: RenderedBuild, tag: string): Promise<void> {
+  const stream = await docker.buildImage(packContext(renderedContext(rendered)), {
+    t: tag,
+    dockerfile: DOCKERFILE_IN_CONTEXT,
+    version: "2",
+    networkmode: "none",
+    nocache: true,
+  } as Docker.ImageBuildOptions);
+  const events = await new Promise<{ error?: string }[]>((resolve, reject) =>
+    docker.modem.followProgress(stream, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+  const failure = events.find((event) => event.error !== undefined);
+  assert.equal(failure, undefined, `the offline build failed: ${failure?.error}`);
+}
+
+/** Starts the image with `args`, fetches `/` from it and returns the body. */
+async function answer(tag: string, args: string[]): Promise<string> {
+  const container = await docker.createContainer({
+    Image: tag,
+    Cmd: args,
+    name: uniqueName("cache-http"),
+    ExposedPorts: { "8080/tcp": {} },
+    HostConfig: {
+      PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
+      ReadonlyRootfs: true,
+    },
+  });
+  try {
+    await container.start();
+    const port = (await container.inspect()).NetworkSettings.Ports["8080/tcp"][0].HostPort;
+    return await waitFor(`HTTP on 127.0.0.1:${port}`, async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+      return response.ok ? response.text() : undefined;
+    });
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+describe("toolchain caches on the real engine @integration", function () {
+  this.timeout(900_000);
+  const built: string[] = [];
+  const folders: string[] = [];
+  let earlierCacheRecords = new Set<string>();
+  before(async () => {
+    earlierCacheRecords = new Set((await buildCacheRecords(docker)).map((record) => record.ID));
+  });
+  after(async () => {
+    await removeImages(...built);
+    for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true });
+    // The builds' cache ids are this run's own: no later build would use their mounts.
+    for (const record of await cacheMountsSince(docker, earlierCacheRecords)) {
+      await pruneBuildCacheRecord(docker, record.ID);
+    }
+  });
+
+  /**
+   * Builds a copy of the example with caches of its own, empty at first; then adds a file the compiler never
+   * reads, so `COPY . /src` and the build step run again (`noCache` would also empty the cache mounts), this
+   * time with the caches the first build filled. Returns both binaries and the second build's log.
+   */
+  async function coldThenWarm(folder: string, binary: string) {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-cache-test-"));
+    folders.push(parent);
+    const copy = path.join(parent, folder);
+    fs.cpSync(path.join(EXAMPLES, folder), copy, { recursive: true });
+    const scope = uniqueName("cold");
+    const render = () => renderBuild(copy, {}, { env: LOCAL_BUILDERS, cacheScope: scope });
+    const [cold, warm] = [1, 2].map((n) => `minimal-image-test/${uniqueName(`cache-${folder}`)}:${n}`);
+    built.push(cold, warm);
+    await buildLocally(render(), { tag: cold, noCache: true });
+    fs.writeFileSync(path.join(copy, "NOTES.txt"), "not part of the program\n");
+    const { log } = await buildLocally(render(), { tag: warm });
+    return { cold: await binaryOf(cold, binary), warm: await binaryOf(warm, binary), log };
+  }
+
+  it("hello-go: a build from warm caches gives the byte-identical binary of the cold build", async () => {
+    // The new file changes the context, so BuildKit runs the build step again; go prints nothing on success.
+    const { cold, warm } = await coldThenWarm("hello-go", "/hello-go");
+    assert.ok(warm.equals(cold));
+  });
+
+  it("hello-rust-deps: a build from warm caches compiles the program alone, to the byte-identical binary of the cold build", async () => {
+    const { cold, warm, log } = await coldThenWarm("hello-rust-deps", "/hello-rust-deps");
+    const compiled = log.match(/^\s*Compiling \S+/gm)?.map((line) => line.trim()) ?? [];
+    assert.deepEqual(compiled, ["Compiling hello-rust-deps"], "dependencies come from the cached target");
+    assert.ok(warm.equals(cold));
+  });
+
+  it("hello-rust-deps builds with no network at all from Debian's crates, and answers JSON", async () => {
+    const tag = `minimal-image-test/${uniqueName("offline-rust-deps")}:x`;
+    built.push(tag);
+    const rendered = renderBuild(
+      path.join(EXAMPLES, "hello-rust-deps"),
+      {},
+      {
+        env: LOCAL_BUILDERS,
+        cacheScope: uniqueName("cold"),
+      },
+    );
+    await buildWithoutNetwork(rendered, tag);
+    const body = JSON.parse(await answer(tag, ["--name", "tests"])) as Record<string, unknown>;
+    assert.deepEqual(body, { message: "hello, tests", from: "a static Rust binary with crates", request: 1 });
+  });
+});
