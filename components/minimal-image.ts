@@ -157,8 +157,9 @@ export class MinimalImage extends pulumi.ComponentResource {
             }),
         );
 
-    this.imageRef = image.repoDigest;
-    this.digest = image.repoDigest.apply((ref) => ref.slice(ref.indexOf("@") + 1));
+    // Through the checked image name too, so that a name refused once it resolves fails this output.
+    this.imageRef = pulumi.all([plan.imageName, image.repoDigest]).apply(([, ref]) => ref);
+    this.digest = this.imageRef.apply((ref) => ref.slice(ref.indexOf("@") + 1));
     this.tag = pulumi.output(plan.tag);
     this.compressedSizeBytes = report.compressedSizeBytes;
     this.uncompressedSizeBytes = report.uncompressedSizeBytes;
@@ -313,7 +314,8 @@ function planImage(name: string, args: MinimalImageArgs, programDir: string): Im
   const cacheFrom = known(args.cacheFrom, validateCacheFrom);
   const replicas = replicaOptions(args.replicas, registry);
   const scope = [pulumi.getProject(), pulumi.getStack(), name];
-  const { count: _count, ...spec } = replicas ?? { count: 0 };
+  // A new count adds or removes replicas of the same generation; anything else starts a new generation.
+  const spec = replicas && { ...replicas, count: undefined };
   const buildKey = rendered.now && [
     contextDigest(rendered.now.recipe.sourceDir, rendered.now.contextFiles, rendered.now.dockerfile),
     isPlain(args.buildArgs) ? args.buildArgs : "later",

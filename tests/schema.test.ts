@@ -24,6 +24,7 @@ const INPUTS = [
   "maxImageBytes",
   "platform",
   "buildArgs",
+  "cacheFrom",
   "tag",
 ];
 const OUTPUTS = [

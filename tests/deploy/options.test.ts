@@ -22,6 +22,7 @@ describe("deploy: validateReplicaOptions", () => {
       network: undefined,
       publishedPorts: [],
       memoryLimitBytes: 64 * MiB,
+      cpuMillis: 500,
       restartPolicy: "unless-stopped",
     });
   });
@@ -320,6 +321,8 @@ describe("deploy: validateReplicaOptions", () => {
       "replicas.publishedPorts",
     ],
     ["a memory limit below 6 MiB", { memoryLimitBytes: 4 * MiB }, "replicas.memoryLimitBytes"],
+    ["a CPU limit below a hundredth of a CPU", { cpuMillis: 5 }, "replicas.cpuMillis"],
+    ["a fractional CPU limit", { cpuMillis: 2.5 }, "replicas.cpuMillis"],
     ["a memory limit not in whole MiB", { memoryLimitBytes: 64e6 }, "replicas.memoryLimitBytes"],
     ["a negative memory limit", { memoryLimitBytes: -1 }, "replicas.memoryLimitBytes"],
     ["a NaN memory limit", { memoryLimitBytes: NaN }, "replicas.memoryLimitBytes"],

@@ -212,7 +212,11 @@ describe("deploy: Pulumi resources (mocked engine)", () => {
           count === 0 ? [] : [`${REMOTE_IMAGE} ${name}-image`, ...names],
         );
         if (count > 0)
-          assert.deepEqual(inputsOf(REMOTE_IMAGE, `${name}-image`), { name: IMAGE_REF, keepLocally: true });
+          assert.deepEqual(inputsOf(REMOTE_IMAGE, `${name}-image`), {
+            name: IMAGE_REF,
+            platform: "linux/amd64",
+            keepLocally: true,
+          });
         for (let i = 0; i < count; i++) {
           const inputs = inputsOf(CONTAINER, `${name}-${i}`);
           assert.equal(inputs.name, `${name}-${i}`);
@@ -223,6 +227,7 @@ describe("deploy: Pulumi resources (mocked engine)", () => {
           assert.deepEqual(inputs.securityOpts, ["no-new-privileges:true"]);
           assert.equal(inputs.memory, 64, "the provider takes MiB");
           assert.equal(inputs.memorySwap, 64);
+          assert.equal(inputs.cpus, "0.5", "half a CPU by default");
           assert.equal(inputs.restart, "unless-stopped");
           assert.deepEqual(inputs.labels, [
             { label: "tier", value: "edge" },
