@@ -1,4 +1,6 @@
 import Docker from "dockerode";
+import { engineError } from "../engine";
+import { outsideText } from "../errors";
 
 /** Credentials for a push; the password is only handed to the engine, never printed. */
 export interface PushCredentials {
@@ -15,14 +17,23 @@ export async function pushLocally(
   credentials?: PushCredentials,
   docker = new Docker(),
 ): Promise<string> {
-  const stream = await docker.getImage(name).push({
-    authconfig: credentials ? { username: credentials.username, password: credentials.password } : {},
-  });
-  const events = await new Promise<{ error?: string; aux?: { Digest?: string } }[]>((resolve, reject) =>
-    docker.modem.followProgress(stream, (error, result) => (error ? reject(error) : resolve(result))),
-  );
+  const doing = `pushing ${name}`;
+  const events = await docker
+    .getImage(name)
+    .push({
+      authconfig: credentials ? { username: credentials.username, password: credentials.password } : {},
+    })
+    .then(
+      (stream) =>
+        new Promise<{ error?: string; aux?: { Digest?: string } }[]>((resolve, reject) =>
+          docker.modem.followProgress(stream, (error, result) => (error ? reject(error) : resolve(result))),
+        ),
+    )
+    .catch((error: unknown) => {
+      throw engineError(doing, error);
+    });
   const failure = events.find((event) => event.error !== undefined);
-  if (failure) throw new Error(`minimal-image: pushing ${name} failed: ${failure.error}`);
+  if (failure) throw new Error(`minimal-image: ${doing} failed: ${outsideText(String(failure.error))}`);
   const digest = events.find((event) => event.aux?.Digest)?.aux?.Digest;
   if (!digest) throw new Error(`minimal-image: pushing ${name} reported no digest`);
   return `${name.replace(/:[^:/]+$/, "")}@${digest}`;

@@ -132,6 +132,7 @@ export async function runStack(options: StackRunOptions): Promise<StackRunResult
   };
   const jobFile = path.join(work, "job.json");
   fs.writeFileSync(jobFile, JSON.stringify(job));
+  const release = lockState(job.statePath, `${project.name}/${stack}`);
   try {
     const child = spawn(process.execPath, [childEntry(), jobFile], {
       cwd: programDir,
@@ -153,6 +154,42 @@ export async function runStack(options: StackRunOptions): Promise<StackRunResult
     if (result.errors.length > 0) throw new StackRunError(result.errors, result.records);
     return { project: project.name, outputs: result.outputs, records: result.records };
   } finally {
+    release();
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Takes a stack's lock, as the Pulumi backends do, so that a second concurrent run fails at once with the
+ * fix instead of racing the first on the engine and the state. Returns the release.
+ */
+function lockState(statePath: string, what: string): () => void {
+  const lock = `${statePath}.lock`;
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  try {
+    fs.writeFileSync(lock, `${process.pid}\n`, { flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    const holder = Number(fs.readFileSync(lock, "utf8").trim());
+    if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
+      throw new StackRunError(
+        [
+          `stack ${what} is being changed by another run (process ${holder}); wait for it to finish, then run again`,
+        ],
+        [],
+      );
+    }
+    // The run that held it is gone: the lock is stale.
+    fs.writeFileSync(lock, `${process.pid}\n`);
+  }
+  return () => fs.rmSync(lock, { force: true });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -1,0 +1,88 @@
+// The local executor's own rules, apart from the engine: where Pulumi would run a program, one run per stack
+// at a time, and engine errors said in terms a user can act on.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import Docker from "dockerode";
+import { buildContext } from "../components/build";
+import { engineError } from "../components/engine";
+import { programLocation, runStack, StackRunError } from "../scripts/executor";
+import { mapSecrets } from "../scripts/executor/executor";
+
+const FIXTURE = path.join(__dirname, "fixtures", "replica-stack");
+
+describe("local executor", function () {
+  this.timeout(120_000);
+  let work: string;
+  beforeEach(() => (work = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-executor-"))));
+  afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  it("runs a program where Pulumi's language host would: a main: file, a main: folder, or none", () => {
+    fs.mkdirSync(path.join(work, "src"));
+    fs.writeFileSync(path.join(work, "src", "app.ts"), "");
+    assert.deepEqual(programLocation(work, "src/app.ts"), {
+      programDir: path.join(work, "src"),
+      entry: "app.ts",
+    });
+    assert.deepEqual(programLocation(work, "src"), { programDir: path.join(work, "src"), entry: "." });
+    assert.deepEqual(programLocation(work, undefined), { programDir: work, entry: "." });
+  });
+
+  it("refuses a second concurrent run of a stack, naming the fix, and leaves the first run's lock alone", async () => {
+    const statePath = path.join(work, "state.json");
+    fs.writeFileSync(`${statePath}.lock`, `${process.pid}\n`);
+    await assert.rejects(
+      runStack({ dir: FIXTURE, stack: "locked", statePath, preview: true }),
+      (error: unknown) =>
+        error instanceof StackRunError &&
+        /being changed by another run .*wait for it to finish/.test(error.message),
+    );
+    assert.equal(fs.readFileSync(`${statePath}.lock`, "utf8"), `${process.pid}\n`);
+  });
+
+  it("takes over the lock of a run that is gone, and releases it when done", async () => {
+    const statePath = path.join(work, "state.json");
+    fs.writeFileSync(`${statePath}.lock`, "4194304\n"); // above Linux's pid_max: no such process
+    const config = { name: "locktest", imageName: "minimal-image-test/locktest" };
+    const result = await runStack({ dir: FIXTURE, stack: "stale", statePath, preview: true, config });
+    assert.ok(result.records.some((r) => r.type === "minimal-image:index:MinimalImage"));
+    assert.equal(fs.existsSync(`${statePath}.lock`), false);
+  });
+
+  it("keeps secrets out of what it stores: a hash in their place", () => {
+    const sig = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
+    const stored = mapSecrets(
+      { registry: { server: "r", password: { ...sig, value: "hunter2" } } },
+      () => "[secret]",
+    );
+    assert.deepEqual(stored, { registry: { server: "r", password: "[secret]" } });
+  });
+
+  it("says how to start an engine when none answers, instead of a bare ECONNREFUSED", async () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED /var/run/docker.sock"), {
+      code: "ECONNREFUSED",
+    });
+    assert.match(
+      engineError("docker build of x:1", refused).message,
+      /no Docker engine answers .*scripts\/dev-env up.*DOCKER_HOST/,
+    );
+    const docker = new Docker({ socketPath: path.join(work, "no-engine.sock") });
+    await assert.rejects(
+      buildContext(
+        { sourceDir: work, contextFiles: [], dockerfile: "FROM scratch\n" },
+        { tag: "x:1", docker },
+      ),
+      /minimal-image: docker build of x:1: no Docker engine answers/,
+    );
+  });
+
+  it("says which engine error a failed call met, cleaned of control characters", () => {
+    const error = Object.assign(new Error("conflict\n\u001b[31mminimal-image: all good\u001b[0m"), {
+      statusCode: 409,
+    });
+    const message = engineError("creating container x", error).message;
+    assert.doesNotMatch(message, /\n|\u001b/);
+    assert.match(message, /engine answered 409/);
+  });
+});
