@@ -5,26 +5,12 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "../components/errors";
 import { ImageReport } from "../components/inspect";
+import { imageReport } from "./support/report";
 import { MinimalImage, MinimalImageArgs } from "../components/minimal-image";
 import { settle } from "./support/pulumi";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
-const REPORT: ImageReport = {
-  reference: `127.0.0.1:5000/pausle@${DIGEST}`,
-  registry: "127.0.0.1:5000",
-  repository: "pausle",
-  digest: DIGEST,
-  imageRef: `127.0.0.1:5000/pausle@${DIGEST}`,
-  compressedSizeBytes: 3_700,
-  uncompressedSizeBytes: 5_040,
-  layerCount: 1,
-  entrypoint: ["/pausle"],
-  user: "65532:65532",
-  binaryPath: "/pausle",
-  binarySizeBytes: 5_040,
-  isStatic: true,
-  neededLibraries: [],
-};
+const REPORT: ImageReport = imageReport();
 
 describe("MinimalImage cacheFrom (mocks)", () => {
   let builds: Record<string, unknown>[];

@@ -7,6 +7,7 @@ import { InputError } from "../components/errors";
 import { ImageReport } from "../components/inspect";
 import { MinimalImage, MinimalImageArgs } from "../components/minimal-image";
 import { isSecretInput, registrationsSettled, settle } from "./support/pulumi";
+import { imageReport } from "./support/report";
 
 const REPO_ROOT = path.join(__dirname, "..");
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -23,25 +24,7 @@ function resolved<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply((value) => resolve(value)));
 }
 
-function report(overrides: Partial<ImageReport> = {}): ImageReport {
-  return {
-    reference: `127.0.0.1:5000/pausle@${DIGEST}`,
-    registry: "127.0.0.1:5000",
-    repository: "pausle",
-    digest: DIGEST,
-    imageRef: `127.0.0.1:5000/pausle@${DIGEST}`,
-    compressedSizeBytes: 3_700,
-    uncompressedSizeBytes: 5_040,
-    layerCount: 1,
-    entrypoint: ["/pausle"],
-    user: "65532:65532",
-    binaryPath: "/pausle",
-    binarySizeBytes: 5_040,
-    isStatic: true,
-    neededLibraries: [],
-    ...overrides,
-  };
-}
+const report = imageReport;
 
 describe("MinimalImage component (mocks)", () => {
   let resources: Recorded[];

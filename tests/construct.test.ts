@@ -9,6 +9,7 @@ import * as providerServer from "@pulumi/pulumi/provider/server";
 import { InputError } from "../components/errors";
 import { ReplicaOptionsInput } from "../components/deploy";
 import { ImageReport } from "../components/inspect";
+import { imageReport } from "./support/report";
 import { MinimalImage as Component, MinimalImageArgs } from "../components/minimal-image";
 import { isSecretInput, settle } from "./support/pulumi";
 
@@ -67,22 +68,7 @@ const OUTPUTS = [
   "readyReplicas",
 ] as const;
 
-const REPORT: ImageReport = {
-  reference: `127.0.0.1:5000/pausle@${DIGEST}`,
-  registry: "127.0.0.1:5000",
-  repository: "pausle",
-  digest: DIGEST,
-  imageRef: `127.0.0.1:5000/pausle@${DIGEST}`,
-  compressedSizeBytes: 3_700,
-  uncompressedSizeBytes: 5_040,
-  layerCount: 1,
-  entrypoint: ["/pausle"],
-  user: "65532:65532",
-  binaryPath: "/pausle",
-  binarySizeBytes: 5_040,
-  isStatic: true,
-  neededLibraries: [],
-};
+const REPORT: ImageReport = imageReport();
 
 describe("MinimalImage through the component provider's construct (other languages)", () => {
   let resources: Recorded[];
