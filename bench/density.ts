@@ -1,44 +1,56 @@
 /**
- * Density benchmark: starts N replicas of examples/pausle built with the musl recipe and N built with
- * the glibc-static recipe, through the package's own build, push and deploy functions, and reports per
- * variant the seconds until all replicas run and the resident memory (VmRSS) of each replica's process.
+ * Density benchmark: runs N replicas of examples/pausle built with the musl recipe and N built with the
+ * glibc-static recipe, each variant as a stack of bench/density-stack (a MinimalImage) carried out by the
+ * local executor, and reports per variant how long the replicas took to start and the resident memory
+ * (VmRSS) of each replica's process.
  *
  *   npm run bench:density -- --replicas 100 --json
  *
- * Every container it starts is removed again, also on error and on Ctrl-C; every wait is bounded.
+ * Writes bench/density.json and bench/density.md. Every stack it runs is destroyed again, also on error and
+ * on Ctrl-C; every wait is bounded.
  */
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { parseArgs } from "node:util";
 import Docker from "dockerode";
-import { buildLocally, renderBuild } from "../components/build";
-import { pushLocally } from "../components/publish";
+import { MAX_COUNT } from "../components/deploy";
+import { containersOf, TestStack } from "../tests/support/stack";
 import {
-  dockerReplicaSpecs,
-  listReplicas,
-  MAX_COUNT,
-  removeContainers,
-  startContainers,
-  validateReplicaOptions,
-} from "../components/deploy";
-import { logger, median, runBench, sleep, vmRssKb, withTimeout } from "./support";
+  formatMachine,
+  logger,
+  MachineInfo,
+  machineInfo,
+  median,
+  prettierFormat,
+  removeReplicaStack,
+  replicaStack,
+  runBench,
+  vmRssKb,
+  withTimeout,
+} from "./support";
 
 type Variant = "musl" | "glibc";
 const VARIANTS: readonly Variant[] = ["musl", "glibc"];
-const SOURCE = "examples/pausle";
-const BUILDER = "minimal-image-builder/c:local";
 const DEFAULT_REPLICAS = 100;
 
-const BUILD_TIMEOUT_MS = 10 * 60_000;
-const PUSH_TIMEOUT_MS = 2 * 60_000;
-const POLL_INTERVAL_MS = 100;
-/** Starting and polling: a generous base plus a per-replica allowance. */
-const startTimeoutMs = (replicas: number) => 60_000 + replicas * 1_000;
-const CLEANUP_TIMEOUT_MS = 2 * 60_000;
+/** The first run builds and pushes the image (cold or warm); a generous bound. */
+const BUILD_RUN_TIMEOUT_MS = 15 * 60_000;
+/** The second run loads the program and starts the replicas: a generous base plus a per-replica allowance. */
+const startRunTimeoutMs = (replicas: number) => 3 * 60_000 + replicas * 1_000;
+const CLEANUP_TIMEOUT_MS = 5 * 60_000;
+
+const IMAGE_TYPE = "docker:index/image:Image";
 
 /** What the benchmark reports for one variant. */
 export interface VariantResult {
   replicas: number;
-  /** Seconds from just before `startContainers` until every replica reports State.Running. */
-  startSeconds: number;
+  /**
+   * Wall-clock seconds of the executor run that adds the replicas to the image built by the run before:
+   * loading the program, finding the image unchanged, then creating and starting every replica.
+   */
+  runSeconds: number;
+  /** Seconds from the first replica's creation to the last one's start, by the engine's own timestamps. */
+  startSpanSeconds: number;
   /** Median VmRSS of the replicas' main processes, in kB as /proc reports it. */
   medianRssKb: number;
   maxRssKb: number;
@@ -46,95 +58,93 @@ export interface VariantResult {
   imageBytes: number;
 }
 
-/** Names of every container this run may have created, for the cleanup paths (removal skips absent ones). */
-const started = new Set<string>();
-const docker = new Docker();
-
-const log = logger("density");
-
-/** Builds and pushes one variant; returns the digest reference and the image size. */
-async function buildVariant(variant: Variant): Promise<{ imageRef: string; imageBytes: number }> {
-  const rendered = renderBuild(
-    SOURCE,
-    { libc: variant },
-    {
-      env: {
-        ...process.env,
-        MINIMAL_IMAGE_C_BUILDER: BUILDER,
-        MINIMAL_IMAGE_C_GLIBC_BUILDER: BUILDER,
-      },
-    },
-  );
-  const tag = `127.0.0.1:5000/bench-pausle-${variant}:latest`;
-  log(`${variant}: building ${tag}`);
-  await withTimeout(`build of ${tag}`, BUILD_TIMEOUT_MS, buildLocally(rendered, { tag, docker }));
-  log(`${variant}: pushing ${tag}`);
-  const imageRef = await withTimeout(`push of ${tag}`, PUSH_TIMEOUT_MS, pushLocally(tag, undefined, docker));
-  const image = await docker.getImage(imageRef).inspect();
-  return { imageRef, imageBytes: image.Size };
+export interface DensityResults {
+  machine: MachineInfo;
+  /** Containers running on the engine, not this benchmark's, when it started. */
+  otherContainers: number;
+  variants: Partial<Record<Variant, VariantResult>>;
 }
 
-/** Starts `replicas` replicas of one variant, measures them, and removes them again. */
+const DENSITY_JSON = path.join(__dirname, "density.json");
+const DENSITY_MD = path.join(__dirname, "density.md");
+
+/** Stacks this run may have left, for the cleanup paths (destroying one twice is harmless). */
+const stacks = new Set<TestStack>();
+// Every engine call is bounded: a hung daemon fails the benchmark instead of stalling it.
+const docker = new Docker({ timeout: 60_000 });
+
+const log = logger("density");
+const secondsSince = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+const round3 = (value: number) => Math.round(value * 1000) / 1000;
+
+/** Builds and pushes one variant with no replicas, then runs `replicas` of it, measures them, and destroys the stack. */
 async function measureVariant(variant: Variant, replicas: number): Promise<VariantResult> {
-  const { imageRef, imageBytes } = await buildVariant(variant);
-  const options = validateReplicaOptions({ count: replicas, runtime: "docker" });
-  if (options.runtime !== "docker") throw new Error("density: expected Docker replica options");
-  const name = `bench-${variant}`;
-  const specs = dockerReplicaSpecs({ name, imageRef, options });
-  const names = specs.map((spec) => spec.name);
-  // Leftovers of an interrupted earlier run would be kept by startContainers and skew the timing.
-  await withTimeout("removal of leftover replicas", CLEANUP_TIMEOUT_MS, removeContainers(names, docker));
-  for (const container of names) started.add(container);
+  const stack = replicaStack(`density-${variant}`);
+  stacks.add(stack);
+  const config = (count: number) => ({ name: stack.stack, libc: variant, replicas: String(count) });
   try {
-    log(`${variant}: starting ${replicas} replicas of ${imageRef}`);
-    const deadline = Date.now() + startTimeoutMs(replicas);
+    log(`${variant}: building and pushing pausle (stack ${stack.stack})`);
+    await stack.run(config(0), { timeoutMs: BUILD_RUN_TIMEOUT_MS });
+    log(`${variant}: starting ${replicas} replicas`);
     const t0 = process.hrtime.bigint();
-    await withTimeout(
-      `start of ${replicas} ${variant} replicas`,
-      startTimeoutMs(replicas),
-      startContainers(specs, docker),
-    );
-    for (;;) {
-      const listed = await listReplicas(name, docker);
-      const running = listed.filter((c) => c.state === "running").length;
-      if (running === replicas) break;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `density: only ${running} of ${replicas} ${variant} replicas running before the deadline`,
-        );
-      }
-      await sleep(POLL_INTERVAL_MS);
+    const result = await stack.run(config(replicas), { timeoutMs: startRunTimeoutMs(replicas) });
+    const runSeconds = secondsSince(t0);
+    const rebuilt = result.records.filter((r) => r.type === IMAGE_TYPE && r.operation !== "same");
+    if (rebuilt.length > 0) {
+      throw new Error(`density: the replica run also rebuilt ${rebuilt.map((r) => r.name).join(", ")}`);
     }
-    const startSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const containers = [...(await containersOf(result, docker)).values()];
+    if (containers.length !== replicas) {
+      throw new Error(`density: the stack declared ${containers.length} replicas, not ${replicas}`);
+    }
     const rss: number[] = [];
-    for (const container of names) {
-      const info = await docker.getContainer(container).inspect();
+    for (const info of containers) {
       if (!info.State.Running || info.State.Pid <= 0) {
-        throw new Error(`density: ${container} is not running (status ${info.State.Status})`);
+        throw new Error(`density: ${info.Name} is not running (status ${info.State.Status})`);
       }
       rss.push(await vmRssKb(info.State.Pid));
     }
-    log(`${variant}: all running after ${startSeconds.toFixed(2)} s`);
+    const firstCreated = Math.min(...containers.map((info) => Date.parse(info.Created)));
+    const lastStarted = Math.max(...containers.map((info) => Date.parse(info.State.StartedAt)));
+    const image = await docker.getImage(containers[0].Image).inspect();
+    log(`${variant}: ${replicas} running after a ${runSeconds.toFixed(2)} s run`);
     return {
       replicas,
-      startSeconds: Math.round(startSeconds * 1000) / 1000,
+      runSeconds: round3(runSeconds),
+      startSpanSeconds: round3((lastStarted - firstCreated) / 1000),
       medianRssKb: median(rss),
       maxRssKb: Math.max(...rss),
-      imageBytes,
+      imageBytes: image.Size,
     };
   } finally {
-    log(`${variant}: removing ${names.length} replicas`);
-    await withTimeout(`removal of ${variant} replicas`, CLEANUP_TIMEOUT_MS, removeContainers(names, docker));
+    log(`${variant}: destroying the stack`);
+    const leftovers = await withTimeout(
+      `destroying ${stack.stack}`,
+      CLEANUP_TIMEOUT_MS,
+      removeReplicaStack(stack, docker),
+    );
+    stacks.delete(stack);
+    if (leftovers > 0)
+      log(`${variant}: removed ${leftovers} containers or networks the stack's state lacked`);
   }
 }
 
 /** The results as a small plain-text table. */
-export function formatTable(results: Partial<Record<Variant, VariantResult>>): string {
-  const header = ["variant", "replicas", "start s", "median RSS kB", "max RSS kB", "image bytes"];
-  const rows = Object.entries(results).map(([variant, r]) => [
+export function formatTable(variants: DensityResults["variants"]): string {
+  const header = [
+    "variant",
+    "replicas",
+    "run s",
+    "start span s",
+    "median RSS kB",
+    "max RSS kB",
+    "image bytes",
+  ];
+  const rows = Object.entries(variants).map(([variant, r]) => [
     variant,
     String(r.replicas),
-    r.startSeconds.toFixed(2),
+    r.runSeconds.toFixed(2),
+    r.startSpanSeconds.toFixed(2),
     String(r.medianRssKb),
     String(r.maxRssKb),
     String(r.imageBytes),
@@ -142,6 +152,39 @@ export function formatTable(results: Partial<Record<Variant, VariantResult>>): s
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i])).join("  ");
   return [line(header), ...rows.map(line)].join("\n");
+}
+
+/** The Markdown report: the table, what each figure is, and the machine. */
+export function formatMarkdown(results: DensityResults): string {
+  const replicas = Object.values(results.variants)[0]?.replicas ?? 0;
+  return `# Density benchmark: pausle, musl vs glibc-static
+
+\`npm run bench:density -- --replicas ${replicas} --json\` (\`tsx bench/density.ts\`), output in
+[\`density.json\`](density.json). Each variant of \`examples/pausle\` is a stack of the program
+\`bench/density-stack\`: a \`MinimalImage\` with \`recipe: { toolchain: "c", libc }\` and
+\`replicas: { count, runtime: "docker" }\`, carried out by the local executor on this engine (builders
+\`minimal-image-builder/c:local\`, registry \`127.0.0.1:5000\`). The replicas have the component's default
+options: uid 65532, read-only rootfs, all capabilities dropped, 64 MiB memory limit, on a network of their own.
+Each variant's stack runs twice: once with \`count: 0\` (build, push, inspection), then with
+\`count: ${replicas}\`; it is destroyed (\`runStack\` with \`destroy\`) before the next variant starts.
+
+\`\`\`
+${formatTable(results.variants)}
+\`\`\`
+
+- **run s**: wall-clock time of the second executor run, which finds the image unchanged and creates and
+  starts the replicas (the executor carries out their registrations concurrently); it includes loading the
+  stack program and the component's inspection of the pushed image.
+- **start span s**: from the first replica's \`Created\` to the last one's \`State.StartedAt\`, as the
+  engine reports them.
+- **RSS**: \`VmRSS\` from \`/proc/<pid>/status\` of each replica's main process (\`State.Pid\`), read once the
+  run has returned, when every replica runs.
+- **image bytes**: the image size as the engine reports it.
+
+Containers of other work running on the engine when the benchmark started: ${results.otherContainers}. The
+engine may be shared, so the times are indicative; the RSS figures do not depend on it.
+
+${formatMachine(results.machine)}`;
 }
 
 function parseReplicas(raw: string | undefined): number {
@@ -158,9 +201,18 @@ async function main(): Promise<void> {
     options: { replicas: { type: "string" }, json: { type: "boolean", default: false } },
   });
   const replicas = parseReplicas(values.replicas);
-  const results: Partial<Record<Variant, VariantResult>> = {};
-  for (const variant of VARIANTS) results[variant] = await measureVariant(variant, replicas);
-  process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatTable(results)}\n`);
+  const machine = await machineInfo(docker);
+  const otherContainers = (await docker.listContainers()).length;
+  const variants: DensityResults["variants"] = {};
+  for (const variant of VARIANTS) variants[variant] = await measureVariant(variant, replicas);
+  const results: DensityResults = { machine, otherContainers, variants };
+  const json = await prettierFormat(DENSITY_JSON, JSON.stringify(results, null, 2));
+  const markdown = await prettierFormat(DENSITY_MD, formatMarkdown(results));
+  writeFileSync(DENSITY_JSON, json);
+  writeFileSync(DENSITY_MD, markdown);
+  process.stdout.write(values.json ? json : `${formatTable(variants)}\n`);
 }
 
-runBench("density", main, () => removeContainers([...started], docker));
+runBench("density", main, async () => {
+  for (const stack of stacks) await removeReplicaStack(stack, docker);
+});

@@ -12,26 +12,31 @@
  * Writes bench/results.json and bench/results.md (see `npm run bench:chart` for bench/sizes.svg). Every
  * container and local image it creates is removed again, also on error and on Ctrl-C; every wait is bounded.
  */
-import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { parseArgs } from "node:util";
 import Docker from "dockerode";
-import * as prettier from "prettier";
 import { buildLocally, renderBuild, RenderedBuild } from "../components/build";
 import { pushLocally } from "../components/publish";
 import { inspectImage } from "../components/inspect";
-import {
-  dockerReplicaSpecs,
-  removeContainers,
-  startContainers,
-  validateReplicaOptions,
-} from "../components/deploy";
 import { buildCacheRecords, cacheMountsSince, pruneBuildCacheRecord } from "../tests/support/build-cache";
 import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../tests/support/env";
-import { logger, progress, runBench, sleep, vmRssKb, withTimeout } from "./support";
+import { containersOf, TestStack } from "../tests/support/stack";
+import {
+  formatMachine,
+  logger,
+  MachineInfo,
+  machineInfo,
+  prettierFormat,
+  progress,
+  removeReplicaStack,
+  replicaStack,
+  runBench,
+  sleep,
+  vmRssKb,
+  withTimeout,
+} from "./support";
 
 const DEBIAN_BASE = "minimal-image-bench/debian:local";
 const C_BUILDER = "minimal-image-builder/c:local";
@@ -42,6 +47,8 @@ const BUILD_TIMEOUT_MS = 10 * 60_000;
 const PUSH_TIMEOUT_MS = 2 * 60_000;
 const INSPECT_TIMEOUT_MS = 2 * 60_000;
 const START_TIMEOUT_MS = 60_000;
+/** A stack run loads the program (compiling the package's TypeScript) before it starts anything. */
+const STACK_RUN_TIMEOUT_MS = 5 * 60_000;
 const POLL_INTERVAL_MS = 100;
 
 /**
@@ -151,7 +158,7 @@ export interface ImageResult {
   warmBuildSeconds: number;
   /** `pushLocally` of the cold build to a repository named for this run. */
   pushSeconds: number;
-  /** VmRSS of one replica started from `dockerReplicaSpecs` + `startContainers`. */
+  /** VmRSS of one replica, declared by bench/density-stack and started by the local executor. */
   rssKb: number;
   /** `renderBuild`. */
   renderMs: number;
@@ -159,19 +166,6 @@ export interface ImageResult {
   inspectMs: number;
   /** (render + inspect) / (render + cold build + push + inspect). */
   overheadShare: number;
-}
-
-export interface MachineInfo {
-  nproc: number;
-  cpu: string;
-  memoryKb: number;
-  dockerClient: string;
-  dockerServer: string;
-  storageDriver: string;
-  cgroup: string;
-  kernel: string;
-  node: string;
-  date: string;
 }
 
 /** Build times of one program with toolchain caches, each also as a share of the cold build. */
@@ -212,8 +206,8 @@ const docker = new Docker();
 const log = logger("bench");
 const step = progress("bench");
 const run = uniqueName("run");
-/** Containers, local image tags and folders this run may have created, for cleanup (removal skips absent ones). */
-const containers = new Set<string>();
+/** Replica stacks, local image tags and folders this run may have created, for cleanup (removal skips absent ones). */
+const stacks = new Set<TestStack>();
 const tags = new Set<string>();
 const folders = new Set<string>();
 /** Build cache records that are not this run's: present when it started. */
@@ -227,28 +221,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = process.hrtime.bigint();
   const value = await fn();
   return [value, secondsSince(t0)];
-}
-
-async function machineInfo(): Promise<MachineInfo> {
-  const meminfo = readFileSync("/proc/meminfo", "utf8");
-  const client = await promisify(execFile)("docker", ["version", "--format", "{{.Client.Version}}"]).then(
-    (out) => out.stdout.trim(),
-    () => "unknown (no docker CLI)",
-  );
-  const version = await docker.version();
-  const info = (await docker.info()) as { Driver?: string; CgroupVersion?: string; CgroupDriver?: string };
-  return {
-    nproc: os.availableParallelism(),
-    cpu: os.cpus()[0]?.model ?? "unknown",
-    memoryKb: Number(/^MemTotal:\s+(\d+) kB$/m.exec(meminfo)?.[1] ?? 0),
-    dockerClient: client,
-    dockerServer: version.Version,
-    storageDriver: info.Driver ?? "unknown",
-    cgroup: `v${info.CgroupVersion ?? "?"}, ${info.CgroupDriver ?? "?"}`,
-    kernel: `${os.type()} ${os.release()} ${os.machine()}`,
-    node: process.version,
-    date: new Date().toISOString(),
-  };
 }
 
 /** Fails early, naming the fix, when an image the benchmark builds from is missing. */
@@ -265,34 +237,42 @@ async function checkPrerequisites(): Promise<void> {
   }
 }
 
-/** Starts one replica of `imageRef`, waits until it runs (and, for a server, has said it listens), reads its RSS. */
+/**
+ * Runs one replica of `imageRef` through a stack of bench/density-stack, waits until it runs (and, for a
+ * server, has said it listens), reads its RSS, and destroys the stack.
+ */
 async function replicaRssKb(subject: Subject, imageRef: string): Promise<number> {
-  const options = validateReplicaOptions({ count: 1, runtime: "docker" });
-  if (options.runtime !== "docker") throw new Error("bench: expected Docker replica options");
-  const [spec] = dockerReplicaSpecs({ name: `bench-${subject.name}-${run}`, imageRef, options });
-  containers.add(spec.name);
+  const stack = replicaStack(`bench-${subject.name}`);
+  stacks.add(stack);
   try {
-    await withTimeout(`start of ${spec.name}`, START_TIMEOUT_MS, startContainers([spec], docker));
+    const result = await stack.run(
+      { name: stack.stack, imageRef, replicas: "1" },
+      { timeoutMs: STACK_RUN_TIMEOUT_MS },
+    );
+    const containers = [...(await containersOf(result, docker))];
+    if (containers.length !== 1) {
+      throw new Error(`bench: ${stack.stack} ran ${containers.length} containers instead of 1`);
+    }
+    const [[name, started]] = containers;
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
-      const info = await docker.getContainer(spec.name).inspect();
+      const info = await docker.getContainer(started.Id).inspect();
       const logs = subject.readyLine
-        ? String(await docker.getContainer(spec.name).logs({ stdout: true, stderr: true, follow: false }))
+        ? String(await docker.getContainer(started.Id).logs({ stdout: true, stderr: true, follow: false }))
         : "";
       if (info.State.Running && info.State.Pid > 0 && logs.includes(subject.readyLine ?? "")) {
         return await vmRssKb(info.State.Pid);
       }
       if (!info.State.Running && info.State.Status !== "created") {
-        throw new Error(
-          `bench: ${spec.name} stopped (status ${info.State.Status}, exit ${info.State.ExitCode})`,
-        );
+        throw new Error(`bench: ${name} stopped (status ${info.State.Status}, exit ${info.State.ExitCode})`);
       }
       if (Date.now() > deadline)
-        throw new Error(`bench: ${spec.name} not ready within ${START_TIMEOUT_MS / 1000} s`);
+        throw new Error(`bench: ${name} not ready within ${START_TIMEOUT_MS / 1000} s`);
       await sleep(POLL_INTERVAL_MS);
     }
   } finally {
-    await withTimeout(`removal of ${spec.name}`, START_TIMEOUT_MS, removeContainers([spec.name], docker));
+    await withTimeout(`removal of ${stack.stack}`, STACK_RUN_TIMEOUT_MS, removeReplicaStack(stack, docker));
+    stacks.delete(stack);
   }
 }
 
@@ -399,7 +379,7 @@ async function buildCacheUse(): Promise<BuildCacheUse> {
  * Docker 20.10 prunes build cache by record, not by cache id; the records are those new since the start.
  */
 async function cleanup(): Promise<void> {
-  await removeContainers([...containers], docker);
+  for (const stack of stacks) await removeReplicaStack(stack, docker);
   for (const tag of tags) {
     await docker
       .getImage(tag)
@@ -515,7 +495,6 @@ export function formatMarkdown(results: BenchResults, comparison: string): strin
     `| --- | ${names.map(() => "---:").join(" | ")} |`,
     ...rows.map(([label, cell]) => `| ${label} | ${names.map((n) => cell(results.images[n])).join(" | ")} |`),
   ];
-  const m = results.machine;
   return `# Size benchmark: the post's comparison on minimal-image's pipeline
 
 \`npm run bench -- --json\` (\`tsx bench/run.ts\`), output in [\`results.json\`](results.json); chart:
@@ -546,9 +525,10 @@ ${table.join("\n")}
   first run a push uploads only the new config blob and the manifest. Push times are therefore small and
   mostly fixed cost, not a measure of upload bandwidth. The run's repositories stay in the registry; its
   containers and local image tags are removed.
-- **RSS**: \`VmRSS\` from \`/proc/<pid>/status\` of one replica started from the shipped Docker spec
-  (\`dockerReplicaSpecs\` + \`startContainers\`: uid 65532, read-only rootfs, no capabilities, 64 MiB), read once
-  it runs (the HTTP servers: once they have logged that they listen); removed afterwards.
+- **RSS**: \`VmRSS\` from \`/proc/<pid>/status\` of one replica of the pushed digest, declared by the
+  stack program \`bench/density-stack\` with the component's own replica resources and started by the local
+  executor (uid 65532, read-only rootfs, no capabilities, 64 MiB), read once it runs (the HTTP servers: once
+  they have logged that they listen); the stack is destroyed afterwards.
 - **package overhead**: what the package itself adds around Docker: \`renderBuild\` (recipe validation,
   Dockerfile text, context listing) plus \`inspectImage\` (manifest, config, every layer streamed and
   decompressed), as a share of render + cold build + push + inspect. For \`pausle-dynamic\` render is the
@@ -564,28 +544,13 @@ shared with other work); RSS can move by a page or two.
 ${comparison}
 
 ${formatRebuilds(results)}
-## Machine
-
-| | |
-| --- | --- |
-| CPUs (\`nproc\`) | ${m.nproc} (${m.cpu}) |
-| Memory | ${m.memoryKb} kB (${(m.memoryKb / 1024 ** 2).toFixed(1)} GiB) |
-| Docker | client ${m.dockerClient}, server ${m.dockerServer} (${m.storageDriver}, cgroup ${m.cgroup}) |
-| Kernel | ${m.kernel} |
-| Node.js | ${m.node} |
-| Date | ${m.date} |
-`;
-}
-
-async function prettierFormat(file: string, text: string): Promise<string> {
-  const config = await prettier.resolveConfig(file);
-  return prettier.format(text, { ...config, filepath: file });
+${formatMachine(results.machine)}`;
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { json: { type: "boolean", default: false } } });
   await checkPrerequisites();
-  const machine = await machineInfo();
+  const machine = await machineInfo(docker);
   earlierCacheRecords = new Set((await buildCacheRecords(docker)).map((record) => record.ID));
   const images: Record<string, ImageResult> = {};
   for (const subject of SUBJECTS) images[subject.name] = await measure(subject);

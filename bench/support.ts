@@ -1,8 +1,19 @@
 /**
- * Helpers shared by the benchmarks: bounded waits, /proc memory readings, a median, and a main wrapper that
- * cleans up on success, on error and on Ctrl-C.
+ * Helpers shared by the benchmarks: bounded waits, /proc memory readings, a median, the machine's facts,
+ * stacks of bench/density-stack run by the local executor, and a main wrapper that cleans up on success, on
+ * error and on Ctrl-C.
  */
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import Docker from "dockerode";
+import * as prettier from "prettier";
+import { REPLICA_OF_LABEL } from "../components/deploy";
+import { uniqueName } from "../tests/support/env";
+import { TestStack } from "../tests/support/stack";
 
 /** Writes `<prefix>: <message>` to stderr, keeping stdout for results. */
 export function logger(prefix: string): (message: string) => void {
@@ -59,6 +70,100 @@ export async function vmRssKb(pid: number): Promise<number> {
   const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
   if (!match) throw new Error(`bench: /proc/${pid}/status has no VmRSS line`);
   return Number(match[1]);
+}
+
+export interface MachineInfo {
+  nproc: number;
+  cpu: string;
+  memoryKb: number;
+  dockerClient: string;
+  dockerServer: string;
+  storageDriver: string;
+  cgroup: string;
+  kernel: string;
+  node: string;
+  date: string;
+}
+
+/** The facts a reader needs to compare figures across machines. */
+export async function machineInfo(docker: Docker): Promise<MachineInfo> {
+  const meminfo = readFileSync("/proc/meminfo", "utf8");
+  const client = await promisify(execFile)("docker", ["version", "--format", "{{.Client.Version}}"]).then(
+    (out) => out.stdout.trim(),
+    () => "unknown (no docker CLI)",
+  );
+  const version = await docker.version();
+  const info = (await docker.info()) as { Driver?: string; CgroupVersion?: string; CgroupDriver?: string };
+  return {
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    memoryKb: Number(/^MemTotal:\s+(\d+) kB$/m.exec(meminfo)?.[1] ?? 0),
+    dockerClient: client,
+    dockerServer: version.Version,
+    storageDriver: info.Driver ?? "unknown",
+    cgroup: `v${info.CgroupVersion ?? "?"}, ${info.CgroupDriver ?? "?"}`,
+    kernel: `${os.type()} ${os.release()} ${os.machine()}`,
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+}
+
+/** The machine as a Markdown section. */
+export function formatMachine(m: MachineInfo): string {
+  return `## Machine
+
+| | |
+| --- | --- |
+| CPUs (\`nproc\`) | ${m.nproc} (${m.cpu}) |
+| Memory | ${m.memoryKb} kB (${(m.memoryKb / 1024 ** 2).toFixed(1)} GiB) |
+| Docker | client ${m.dockerClient}, server ${m.dockerServer} (${m.storageDriver}, cgroup ${m.cgroup}) |
+| Kernel | ${m.kernel} |
+| Node.js | ${m.node} |
+| Date | ${m.date} |
+`;
+}
+
+/** `text` formatted as `npm run lint` (prettier --check) expects, so a fresh run can be committed as it is. */
+export async function prettierFormat(file: string, text: string): Promise<string> {
+  const config = await prettier.resolveConfig(file);
+  return prettier.format(text, { ...config, filepath: file });
+}
+
+const REPLICA_STACK_DIR = path.join(__dirname, "density-stack");
+
+/**
+ * A stack of bench/density-stack under a name unique to this run (also its component's name), with state of
+ * its own in a temporary folder.
+ */
+export function replicaStack(prefix: string): TestStack {
+  return new TestStack(REPLICA_STACK_DIR, uniqueName(prefix));
+}
+
+const ignoreNotFound = (error: { statusCode?: number }) => {
+  if (error.statusCode !== 404) throw error;
+};
+
+/**
+ * Destroys a replica stack through the executor, then removes what a run cut short left without state (a
+ * Ctrl-C reaches the executor's process too, which then writes none): replicas whose replica-of label, and
+ * networks whose name, begin with the stack's name, which no other run uses. Returns how many it found so.
+ */
+export async function removeReplicaStack(stack: TestStack, docker: Docker): Promise<number> {
+  let failure: unknown;
+  await stack.destroy().catch((error: unknown) => (failure = error));
+  const ours = (name = "") => name === stack.stack || name.startsWith(`${stack.stack}-`);
+  const containers = (
+    await docker.listContainers({ all: true, filters: { label: [REPLICA_OF_LABEL] } })
+  ).filter((container) => ours(container.Labels[REPLICA_OF_LABEL]));
+  for (const container of containers) {
+    await docker.getContainer(container.Id).remove({ force: true }).catch(ignoreNotFound);
+  }
+  const networks = (await docker.listNetworks({ filters: { name: [stack.stack] } })).filter((network) =>
+    ours(network.Name),
+  );
+  for (const network of networks) await docker.getNetwork(network.Id).remove().catch(ignoreNotFound);
+  if (failure !== undefined) throw failure;
+  return containers.length + networks.length;
 }
 
 const CLEANUP_TIMEOUT_MS = 2 * 60_000;

@@ -14,8 +14,8 @@ import {
 export const REPLICA_INDEX_LABEL = `${RESERVED_LABEL_PREFIX}replica-index`;
 
 /**
- * One Docker replica, in terms that both the Pulumi Docker provider (`createDockerReplicas`) and the
- * Docker API (`startContainers`) take, so that tests and benchmarks run exactly what ships.
+ * One Docker replica, in plain terms that `createDockerReplicas` turns into the Pulumi Docker provider's
+ * `docker.Container` arguments.
  */
 export interface ContainerSpec<I = string> {
   /** `<name>-<index>`, the index counting from 0; also the key of the Pulumi resource. */
