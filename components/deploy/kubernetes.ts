@@ -114,6 +114,14 @@ export function kubernetesReplicaSpec<I extends DigestRefInput>(
 ): KubernetesReplicaSpec<I> {
   const { options } = input;
   const name = dnsLabel(input.name, "name");
+  if (options.service && !/^[a-z]/.test(name)) {
+    // Service names are DNS-1035 labels, which the API server checks: they start with a letter.
+    throw new InputError(
+      "name",
+      `"${name}" cannot name a Service: a Service name starts with a letter`,
+      "Give the component a name that starts with a letter, or leave out replicas.service",
+    );
+  }
   const pullSecretName =
     input.pullSecretName === undefined ? undefined : dnsSubdomain(input.pullSecretName, "pullSecretName");
   const image = pinnedImage(input.imageRef, "imageRef");

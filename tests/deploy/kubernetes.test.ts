@@ -68,6 +68,22 @@ describe("deploy: kubernetesReplicaSpec", () => {
     assert.deepEqual(after.deployment.metadata, before.deployment.metadata);
   });
 
+  it("refuses a Service for a name that starts with a digit (Service names are DNS-1035 labels)", () => {
+    const withService = kubernetesOptions({ ports: [8080], service: {} });
+    const error = assertInputError(() => spec({ name: "1app", options: withService }), "name");
+    assert.match(error.message, /starts with a letter/);
+    assert.equal(
+      spec({ name: "1app" }).service,
+      undefined,
+      "without a Service, the name is a valid Deployment name",
+    );
+  });
+
+  it("schedules onto nodes of the image's platform", () => {
+    const pod = spec({ platform: "linux/arm64" }).deployment.spec.template.spec;
+    assert.deepEqual(pod.nodeSelector, { "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64" });
+  });
+
   it("refuses a tag, with or without a digest, and a bad reference", () => {
     const err = assertInputError(() => spec({ imageRef: "127.0.0.1:5000/team/pausle:v1" }), "imageRef");
     assert.match(err.message, /not pinned by digest/);
