@@ -44,9 +44,12 @@ export interface MinimalImageArgs {
   tag?: pulumi.Input<string>;
   /** Where to push. The password is made a secret if it is not one already. */
   registry: pulumi.Input<RegistryInput>;
-  /** Target platform, e.g. `linux/amd64`. Default: the provider's own. */
+  /**
+   * Target platform, e.g. `linux/arm64`: what is built, what replicas pull, and which Kubernetes nodes may run
+   * it. Default `linux/amd64`, whatever machine runs the update.
+   */
   platform?: pulumi.Input<string>;
-  /** Build arguments passed to `docker build`. */
+  /** Build arguments; each is declared as an `ARG`, so its value reaches the build's steps. */
   buildArgs?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
    * Images to take build cache from, e.g. the last image CI pushed: an unchanged program is then not
@@ -54,8 +57,8 @@ export interface MinimalImageArgs {
    */
   cacheFrom?: pulumi.Input<pulumi.Input<string>[]>;
   /**
-   * Size budget in bytes for the image on disk (uncompressed). An image over it fails the update with the
-   * figure, before any replica runs it.
+   * Size budget in bytes for the image on disk (uncompressed): the file bytes of its root filesystem,
+   * checked in the build itself, so an image over it fails with the figure before anything is pushed.
    */
   maxImageBytes?: pulumi.Input<number>;
   /**
@@ -99,7 +102,7 @@ export class MinimalImage extends pulumi.ComponentResource {
   readonly isStatic: pulumi.Output<boolean>;
   /** One line, e.g. `pausle: 3.7 kB compressed, 13.4 kB on disk, 1 layer, static`. */
   readonly sizeReport: pulumi.Output<string>;
-  /** Names of the running replicas: containers `<name>-<i>`, or the Kubernetes Deployment. */
+  /** Names of the running replicas: containers `<name>-<generation>-<i>`, or the Kubernetes Deployment. */
   readonly replicaNames: pulumi.Output<string[]>;
   /** Kubernetes only: the Deployment's namespace. */
   readonly namespace?: pulumi.Output<string>;
