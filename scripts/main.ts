@@ -83,6 +83,7 @@ async function withExecutor(flags: Flags): Promise<Record<string, unknown>> {
   });
   for (const record of result.records)
     console.log(`  ${record.operation.padEnd(7)} ${record.type} ${record.name}`);
+  if (flags.down) console.log("destroyed: everything the stack made is removed");
   return result.outputs;
 }
 
