@@ -7,7 +7,7 @@ import { InputError } from "../components/errors";
 import { ImageReport } from "../components/inspect";
 import { imageReport } from "./support/report";
 import { MinimalImage, MinimalImageArgs } from "../components/minimal-image";
-import { settle } from "./support/pulumi";
+import { setRecordingMocks, settle } from "./support/pulumi";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 const REPORT: ImageReport = imageReport();
@@ -17,21 +17,12 @@ describe("MinimalImage cacheFrom (mocks)", () => {
   let programDir: string;
 
   before(() => {
-    pulumi.runtime.setMocks(
-      {
-        newResource(args) {
-          const state = { ...args.inputs };
-          if (args.type === "docker:index/image:Image") {
-            builds.push(args.inputs.build as Record<string, unknown>);
-            state.repoDigest = `127.0.0.1:5000/pausle@${DIGEST}`;
-          }
-          return { id: `${args.name}-id`, state };
-        },
-        call: (args) => args.inputs,
+    setRecordingMocks(
+      (resource) => {
+        if (resource.type === "docker:index/image:Image")
+          builds.push(resource.inputs.build as Record<string, unknown>);
       },
-      "project",
-      "stack",
-      false,
+      { digest: DIGEST },
     );
   });
 

@@ -7,18 +7,18 @@ import { InputError } from "../components/errors";
 import { ImageReport } from "../components/inspect";
 import { MinimalImage, MinimalImageArgs } from "../components/minimal-image";
 import { dockerfilePath } from "../components/publish";
-import { isSecretInput, registrationsSettled, settle } from "./support/pulumi";
+import {
+  isSecretInput,
+  MOCK_IMAGE_ID as IMAGE_ID,
+  registrationsSettled,
+  Declared,
+  setRecordingMocks,
+  settle,
+} from "./support/pulumi";
 import { imageReport } from "./support/report";
 
 const REPO_ROOT = path.join(__dirname, "..");
 const DIGEST = `sha256:${"ab".repeat(32)}`;
-const IMAGE_ID = `sha256:${"cd".repeat(32)}`;
-
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
 
 /** Resolves an Output in a mocked program (Outputs of a mocked update are always known). */
 function resolved<T>(output: pulumi.Output<T>): Promise<T> {
@@ -28,28 +28,12 @@ function resolved<T>(output: pulumi.Output<T>): Promise<T> {
 const report = imageReport;
 
 describe("MinimalImage component (mocks)", () => {
-  let resources: Recorded[];
+  let resources: Declared[];
   let programDir: string;
   let inspected: { ref: string; username?: string; password?: string }[];
 
   before(() => {
-    pulumi.runtime.setMocks(
-      {
-        newResource(args) {
-          resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-          const state = { ...args.inputs };
-          if (args.type === "docker:index/image:Image") {
-            state.repoDigest = `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${DIGEST}`;
-          }
-          if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = IMAGE_ID;
-          return { id: `${args.name}-id`, state };
-        },
-        call: (args) => args.inputs,
-      },
-      "project",
-      "stack",
-      false,
-    );
+    setRecordingMocks((resource) => resources.push(resource), { digest: DIGEST });
   });
 
   beforeEach(() => {

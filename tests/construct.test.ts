@@ -9,9 +9,9 @@ import * as providerServer from "@pulumi/pulumi/provider/server";
 import { InputError } from "../components/errors";
 import { ReplicaOptionsInput } from "../components/deploy";
 import { ImageReport } from "../components/inspect";
-import { imageReport } from "./support/report";
+import { imageReport, MINIMAL_IMAGE_OUTPUTS } from "./support/report";
 import { MinimalImage as Component, MinimalImageArgs } from "../components/minimal-image";
-import { isSecretInput, settle } from "./support/pulumi";
+import { Declared, isSecretInput, setRecordingMocks, settle } from "./support/pulumi";
 
 // Another language's program reaches MinimalImage through the plugin host: the engine sends the inputs
 // over gRPC, the provider server deserializes them (plain values stay plain; secrets and values that carry
@@ -22,7 +22,6 @@ import { isSecretInput, settle } from "./support/pulumi";
 const ROOT = path.join(__dirname, "..");
 const TYPE = "minimal-image:index:MinimalImage";
 const DIGEST = `sha256:${"ab".repeat(32)}`;
-const IMAGE_ID = `sha256:${"cd".repeat(32)}`;
 /** A resource of the calling program that an input depends on. */
 const UPSTREAM = "urn:pulumi:stack::project::random:index/randomPet:RandomPet::upstream";
 
@@ -46,32 +45,12 @@ const outputValue = (value: unknown, options: { secret?: boolean; dependencies?:
   dependencies: options.dependencies ?? [],
 });
 
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-  provider?: string;
-}
-
-const OUTPUTS = [
-  "imageRef",
-  "digest",
-  "tag",
-  "compressedSizeBytes",
-  "uncompressedSizeBytes",
-  "binarySizeBytes",
-  "layerCount",
-  "isStatic",
-  "sizeReport",
-  "replicaNames",
-  "namespace",
-  "readyReplicas",
-] as const;
+const OUTPUTS = MINIMAL_IMAGE_OUTPUTS;
 
 const REPORT: ImageReport = imageReport();
 
 describe("MinimalImage through the component provider's construct (other languages)", () => {
-  let resources: Recorded[];
+  let resources: Declared[];
   let programDir: string;
   let provider: ComponentProvider;
 
@@ -89,23 +68,7 @@ describe("MinimalImage through the component provider's construct (other languag
 
   before(async function () {
     this.timeout(60_000);
-    pulumi.runtime.setMocks(
-      {
-        newResource(args) {
-          resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
-          const state = { ...args.inputs };
-          if (args.type === "docker:index/image:Image") {
-            state.repoDigest = `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${DIGEST}`;
-          }
-          if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = IMAGE_ID;
-          return { id: `${args.name}-id`, state };
-        },
-        call: (args) => args.inputs,
-      },
-      "project",
-      "stack",
-      false,
-    );
+    await setRecordingMocks((resource) => resources.push(resource), { digest: DIGEST });
     provider = new ComponentProvider({ components: [seamed()], name: "minimal-image", dirname: ROOT });
     await provider.getSchema();
   });
@@ -364,7 +327,7 @@ describe("MinimalImage through the component provider's construct (other languag
   });
 
   /** The registered children once registrations have stopped arriving (bounded: 50 turns of 10 ms). */
-  async function settled(): Promise<Recorded[]> {
+  async function settled(): Promise<Declared[]> {
     let seen = -1;
     for (let turn = 0; turn < 50 && seen !== resources.length; turn++) {
       seen = resources.length;

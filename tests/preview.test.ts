@@ -5,20 +5,13 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { MinimalImage } from "../components/minimal-image";
 import { FakeRegistry, gzipLayer, MEDIA } from "./inspect/helpers";
-import { registrationsSettled, settle } from "./support/pulumi";
+import { Declared, registrationsSettled, setRecordingMocks, settle } from "./support/pulumi";
 
 const REPO_ROOT = path.join(__dirname, "..");
 // Not a real binary: the count of requests is what is measured, not the inspection's verdict.
 const ENTRYPOINT = Buffer.from("not an ELF file");
-
-interface Declared {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
 
 describe("previews and unchanged programs", function () {
   this.timeout(60_000);
@@ -50,23 +43,8 @@ describe("previews and unchanged programs", function () {
   /** Runs the component under mocks whose Image reports the digest the fake registry holds, as state would. */
   async function declare(preview: boolean): Promise<{ image: MinimalImage; declared: Declared[] }> {
     declared = [];
-    await pulumi.runtime.setMocks(
-      {
-        newResource(args) {
-          declared.push({ type: args.type, name: args.name, inputs: args.inputs });
-          const state = { ...args.inputs };
-          if (args.type === "docker:index/image:Image")
-            state.repoDigest = `${registry.host}/pausle@${digest}`;
-          if (args.type === "docker:index/remoteImage:RemoteImage")
-            state.imageId = "sha256:" + "e".repeat(64);
-          return { id: `${args.name}-id`, state };
-        },
-        call: (args) => args.inputs,
-      },
-      "project",
-      "stack",
-      preview,
-    );
+    // The Image answers with the digest the fake registry holds, as state would for an unchanged image.
+    await setRecordingMocks((resource) => declared.push(resource), { digest, preview });
     const image = new MinimalImage(
       "pausle",
       {

@@ -13,6 +13,8 @@ import {
   SCHEMA_FILE,
 } from "../scripts/schema";
 
+import { MINIMAL_IMAGE_OUTPUTS } from "./support/report";
+
 const ROOT = path.join(__dirname, "..");
 const TOKEN = "minimal-image:index:MinimalImage";
 const INPUTS = [
@@ -27,20 +29,7 @@ const INPUTS = [
   "cacheFrom",
   "tag",
 ];
-const OUTPUTS = [
-  "imageRef",
-  "digest",
-  "tag",
-  "compressedSizeBytes",
-  "uncompressedSizeBytes",
-  "binarySizeBytes",
-  "layerCount",
-  "isStatic",
-  "sizeReport",
-  "replicaNames",
-  "namespace",
-  "readyReplicas",
-];
+const OUTPUTS = MINIMAL_IMAGE_OUTPUTS;
 
 describe("package schema (Pulumi's own analyzer over the TypeScript sources)", () => {
   let schema: PackageSchema;

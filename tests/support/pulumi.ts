@@ -24,3 +24,41 @@ export function isSecretInput(value: unknown): boolean {
 export function registrationsSettled(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 200));
 }
+
+/** A resource registration as the mocks saw it. */
+export interface Declared {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  provider?: string;
+}
+
+/** The image ID the mocked RemoteImage reports, as the engine would for the pulled digest. */
+export const MOCK_IMAGE_ID = `sha256:${"cd".repeat(32)}`;
+
+/**
+ * Mocks that hand every registration to `record` and answer as the providers would: a `docker.Image` with
+ * the `repoDigest` of its name at `digest`, a `docker.RemoteImage` with {@link MOCK_IMAGE_ID}.
+ */
+export function setRecordingMocks(
+  record: (resource: Declared) => void,
+  options: { digest: string; preview?: boolean },
+): Promise<void> {
+  return pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        record({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+        const state = { ...args.inputs };
+        if (args.type === "docker:index/image:Image") {
+          state.repoDigest = `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${options.digest}`;
+        }
+        if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = MOCK_IMAGE_ID;
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    "project",
+    "stack",
+    options.preview ?? false,
+  );
+}

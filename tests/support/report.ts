@@ -23,3 +23,19 @@ export function imageReport(overrides: Partial<ImageReport> = {}): ImageReport {
     ...overrides,
   };
 }
+
+/** Every output of MinimalImage, as the schema lists them and construct returns them. */
+export const MINIMAL_IMAGE_OUTPUTS = [
+  "imageRef",
+  "digest",
+  "tag",
+  "compressedSizeBytes",
+  "uncompressedSizeBytes",
+  "binarySizeBytes",
+  "layerCount",
+  "isStatic",
+  "sizeReport",
+  "replicaNames",
+  "namespace",
+  "readyReplicas",
+] as const;
