@@ -14,16 +14,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { runStack, StackRunError } from "./executor";
+import { LOCAL_BUILDERS } from "./local-builders";
 
 // Compiled to bin/scripts/main.js; the stack lives at the repository root.
 const ROOT = path.resolve(__dirname, __filename.endsWith(".ts") ? ".." : "../..");
 const STACK = "dev";
-
-/** The offline builder images `scripts/dev-env up` makes, used unless the caller chose builders. */
-const LOCAL_BUILDERS: Record<string, string> = {
-  MINIMAL_IMAGE_C_BUILDER: "minimal-image-builder/c:local",
-  MINIMAL_IMAGE_C_GLIBC_BUILDER: "minimal-image-builder/c:local",
-};
 
 function hasPulumi(): boolean {
   try {

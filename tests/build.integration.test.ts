@@ -4,7 +4,7 @@ import { BuildError, buildLocally, renderBuild } from "../components/build";
 import { parseElf } from "../components/inspect/elf";
 import { RecipeOptions } from "../components/recipe";
 import { LOCAL_BUILDERS, uniqueName } from "./support/env";
-import { docker, imageFiles, removeImages, waitFor } from "./support/engine";
+import { docker, httpBody, imageFiles, removeImages } from "./support/engine";
 
 const EXAMPLES = path.join(__dirname, "..", "examples");
 
@@ -34,26 +34,7 @@ async function keepsRunningUntilKilled(image: string): Promise<void> {
 }
 
 async function answersHttp(image: string, greeting: RegExp): Promise<void> {
-  const container = await docker.createContainer({
-    Image: image,
-    name: uniqueName("http"),
-    ExposedPorts: { "8080/tcp": {} },
-    HostConfig: {
-      PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
-      ReadonlyRootfs: true,
-    },
-  });
-  try {
-    await container.start();
-    const port = (await container.inspect()).NetworkSettings.Ports["8080/tcp"][0].HostPort;
-    const body = await waitFor(`HTTP on 127.0.0.1:${port}`, async () => {
-      const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
-      return response.ok ? response.text() : undefined;
-    });
-    assert.match(body, greeting);
-  } finally {
-    await container.remove({ force: true });
-  }
+  assert.match(await httpBody(image), greeting);
 }
 
 const CASES: Case[] = [

@@ -13,7 +13,7 @@ import {
 } from "../components/build";
 import { buildCacheRecords, cacheMountsSince, pruneBuildCacheRecord } from "./support/build-cache";
 import { LOCAL_BUILDERS, uniqueName } from "./support/env";
-import { docker, imageFiles, removeImages, waitFor } from "./support/engine";
+import { docker, httpBody, imageFiles, removeImages } from "./support/engine";
 
 const EXAMPLES = path.join(__dirname, "..", "examples");
 
@@ -41,30 +41,6 @@ async function buildWithoutNetwork(rendered: RenderedBuild, tag: string): Promis
   );
   const failure = events.find((event) => event.error !== undefined);
   assert.equal(failure, undefined, `the offline build failed: ${failure?.error}`);
-}
-
-/** Starts the image with `args`, fetches `/` from it and returns the body. */
-async function answer(tag: string, args: string[]): Promise<string> {
-  const container = await docker.createContainer({
-    Image: tag,
-    Cmd: args,
-    name: uniqueName("cache-http"),
-    ExposedPorts: { "8080/tcp": {} },
-    HostConfig: {
-      PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
-      ReadonlyRootfs: true,
-    },
-  });
-  try {
-    await container.start();
-    const port = (await container.inspect()).NetworkSettings.Ports["8080/tcp"][0].HostPort;
-    return await waitFor(`HTTP on 127.0.0.1:${port}`, async () => {
-      const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
-      return response.ok ? response.text() : undefined;
-    });
-  } finally {
-    await container.remove({ force: true });
-  }
 }
 
 describe("toolchain caches on the real engine @integration", function () {
@@ -129,7 +105,7 @@ describe("toolchain caches on the real engine @integration", function () {
       },
     );
     await buildWithoutNetwork(rendered, tag);
-    const body = JSON.parse(await answer(tag, ["--name", "tests"])) as Record<string, unknown>;
+    const body = JSON.parse(await httpBody(tag, ["--name", "tests"])) as Record<string, unknown>;
     assert.deepEqual(body, { message: "hello, tests", from: "a static Rust binary with crates", request: 1 });
   });
 });

@@ -30,6 +30,24 @@ describe("stack programs load as Pulumi loads them", function () {
   this.timeout(300_000);
   const folders = nodeStackFolders();
 
+  it("every Pulumi.yaml in the repository, whatever its runtime, names its main:", () => {
+    const projects = [
+      ROOT,
+      ...fs.readdirSync(path.join(ROOT, "examples")).map((name) => path.join(ROOT, "examples", name)),
+    ]
+      .map((dir) => path.join(dir, "Pulumi.yaml"))
+      .filter((file) => fs.existsSync(file));
+    assert.ok(projects.length >= 7, projects.join(", "));
+    for (const file of projects) {
+      const { main } = yaml.load(fs.readFileSync(file, "utf8")) as { main?: string };
+      assert.ok(main, `${path.relative(ROOT, file)} names no main:`);
+      assert.ok(
+        fs.existsSync(path.resolve(path.dirname(file), main)),
+        `${path.relative(ROOT, file)}: ${main} exists`,
+      );
+    }
+  });
+
   it("finds the root stack and the Node.js examples", () => {
     const names = folders.map((dir) => path.relative(ROOT, dir) || ".");
     for (const expected of [".", "examples/pausle", "examples/hello-go", "examples/hello-rust"]) {

@@ -16,12 +16,8 @@ const PAUSLE_SOURCE = path.join(__dirname, "..", "..", "examples", "pausle");
 
 /** Fields of /proc/<pid>/status, e.g. `Uid`, `CapEff`, `VmRSS`. */
 function procStatus(pid: number): Record<string, string> {
-  const lines = readFileSyncText(`/proc/${pid}/status`).trim().split("\n");
+  const lines = fs.readFileSync(`/proc/${pid}/status`, "utf8").trim().split("\n");
   return Object.fromEntries(lines.map((line) => line.split(/:\s+/, 2) as [string, string]));
-}
-
-function readFileSyncText(file: string): string {
-  return fs.readFileSync(file, "utf8");
 }
 
 /** The digest a tag points at in the local registry, as the registry itself answers. */
@@ -34,7 +30,7 @@ async function tagDigest(repository: string, tag: string): Promise<string | unde
   return response.ok ? (response.headers.get("docker-content-digest") ?? undefined) : undefined;
 }
 
-/** Container names a run's records declare, without their generation: `<name>-<index>`. */
+/** The container records of a run. */
 const containerRecords = (result: StackRunResult) =>
   result.records.filter((record) => record.type === "docker:index/container:Container");
 
@@ -86,7 +82,8 @@ describe("replicas: the component's Docker resources on the real engine @integra
       assert.equal(status.CapEff, "0000000000000000");
       assert.equal(status.CapBnd, "0000000000000000");
       assert.equal(status.NoNewPrivs, "1");
-      const root = readFileSyncText(`/proc/${info.State.Pid}/mountinfo`)
+      const root = fs
+        .readFileSync(`/proc/${info.State.Pid}/mountinfo`, "utf8")
         .split("\n")
         .find((line) => line.split(" ")[4] === "/");
       assert.match(root ?? "", /^\S+ \S+ \S+ \S+ \/ (\S*,)?ro[, ]/, `root mount: ${root}`);

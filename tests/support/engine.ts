@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import Docker from "dockerode";
 import * as tar from "tar-stream";
+import { uniqueName } from "./env";
 
 export const docker = new Docker();
 
@@ -86,4 +87,31 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
+}
+
+/**
+ * Starts `image` (with `args` after its entrypoint) read-only, publishes its port 8080 on 127.0.0.1, fetches
+ * `/` and returns the body; the container is removed in every case.
+ */
+export async function httpBody(image: string, args: string[] = []): Promise<string> {
+  const container = await docker.createContainer({
+    Image: image,
+    Cmd: args.length > 0 ? args : undefined,
+    name: uniqueName("http"),
+    ExposedPorts: { "8080/tcp": {} },
+    HostConfig: {
+      PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
+      ReadonlyRootfs: true,
+    },
+  });
+  try {
+    await container.start();
+    const port = (await container.inspect()).NetworkSettings.Ports["8080/tcp"][0].HostPort;
+    return await waitFor(`HTTP on 127.0.0.1:${port}`, async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+      return response.ok ? response.text() : undefined;
+    });
+  } finally {
+    await container.remove({ force: true });
+  }
 }
