@@ -34,7 +34,8 @@ function withoutCredentials(inputs: Record<string, unknown>): Record<string, unk
 /**
  * `docker.Image` of @pulumi/docker 4.x/5.x: build the context with the Dockerfile (both paths relative to the
  * program's folder), tag it `imageName`, push it with the declared registry's credentials, and return the
- * pushed digest as `repoDigest`. A preview builds nothing unless `buildOnPreview` is set, as the provider.
+ * pushed digest as `repoDigest`. A preview builds nothing, as the provider without `buildOnPreview`, which the
+ * executor does not carry out.
  */
 export const dockerImage: ResourceKind = {
   updatesInPlace: true,
