@@ -4,7 +4,7 @@ import { BuildError, buildLocally, renderBuild } from "../components/build";
 import { parseElf } from "../components/inspect/elf";
 import { RecipeOptions } from "../components/recipe";
 import { LOCAL_BUILDERS, uniqueName } from "./support/env";
-import { docker, httpBody, imageFiles, removeImages } from "./support/engine";
+import { docker, httpBody, imageFiles, removeClassicStageImages, removeImages } from "./support/engine";
 
 const EXAMPLES = path.join(__dirname, "..", "examples");
 
@@ -93,7 +93,11 @@ const CASES: Case[] = [
 describe("static builds on the real engine @integration", function () {
   this.timeout(600_000);
   const built: string[] = [];
-  after(() => removeImages(...built));
+  const startedAt = Math.floor(Date.now() / 1000);
+  after(async () => {
+    await removeImages(...built);
+    await removeClassicStageImages(startedAt);
+  });
 
   for (const testCase of CASES) {
     for (const builder of ["buildkit", "classic"] as const) {

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { buildLocally, renderBuild } from "../components/build";
 import { LOCAL_BUILDERS, uniqueName } from "./support/env";
-import { docker, removeImages } from "./support/engine";
+import { docker, removeClassicStageImages, removeImages } from "./support/engine";
 
 /** A value full of shell syntax that the recipe accepts; it must reach the compiler and the program intact. */
 const TRICKY = `it's; $(id) \`id\` "q" & | * ~ #`;
@@ -25,6 +25,7 @@ async function runToEnd(image: string): Promise<string> {
 describe("values full of shell syntax build on the real engine and arrive intact @integration", () => {
   let dir: string;
   const built: string[] = [];
+  const startedAt = Math.floor(Date.now() / 1000);
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-quoting-"));
     fs.writeFileSync(
@@ -35,6 +36,7 @@ describe("values full of shell syntax build on the real engine and arrive intact
   after(async () => {
     fs.rmSync(dir, { recursive: true, force: true });
     await removeImages(...built);
+    await removeClassicStageImages(startedAt);
   });
 
   for (const builder of ["buildkit", "classic"] as const) {

@@ -23,7 +23,7 @@ export function registryAuthFor(
 /**
  * `docker.RemoteImage` (the bridged `docker_image`): pull `name` for `platform` with the provider's
  * registry credentials for its host; `imageId` is the engine's image ID. Every input forces a new pull
- * (replacement); the image is removed on delete unless `keepLocally`.
+ * (replacement); on delete the pulled name is removed unless `keepLocally`.
  */
 export const dockerRemoteImage: ResourceKind = {
   updatesInPlace: false,
@@ -69,11 +69,22 @@ export const dockerRemoteImage: ResourceKind = {
     };
   },
 
+  // As the provider: the reference it pulled is removed by name, which only untags it while other names
+  // still point at the image; an image already gone is not an error, a refused removal is.
   async remove(_id, outputs, { docker }) {
     if (outputs.keepLocally === true) return;
-    await docker
-      .getImage(outputs.imageId as string)
-      .remove({ force: outputs.forceRemove === true })
-      .catch(() => undefined);
+    const name = outputs.name as string;
+    const image = docker.getImage(name);
+    try {
+      await image.inspect();
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return;
+      throw engineError(`looking up ${name}`, error);
+    }
+    try {
+      await image.remove({ force: outputs.forceRemove === true });
+    } catch (error) {
+      throw engineError(`removing ${name}`, error);
+    }
   },
 };

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { StackRunError, StackRunResult } from "../../scripts/executor";
+import { removeRepositories } from "../support/engine";
 import { LOCAL_REGISTRY } from "../support/env";
 import { containersOf, TestStack } from "../support/stack";
 
@@ -49,6 +50,11 @@ describe("replicas: the component's Docker resources on the real engine @integra
 
   after(async () => {
     await stack.destroy();
+    // What the stacks leave on the engine by design: docker.Image's build (its delete keeps it) and the
+    // replicas' pulls (RemoteImage with keepLocally).
+    await removeRepositories(
+      ...["", "-gate", "-greeting"].map((suffix) => `${LOCAL_REGISTRY}/${imageName}${suffix}`),
+    );
     fs.rmSync(work, { recursive: true, force: true });
   });
 

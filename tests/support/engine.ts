@@ -69,6 +69,32 @@ export async function removeImages(...names: string[]): Promise<void> {
   }
 }
 
+/**
+ * Removes every local name, tag or digest reference, of the given repositories. Only those names go: an
+ * image that other repositories also name (identical builds share one ID) keeps its other names.
+ */
+export async function removeRepositories(...repositories: string[]): Promise<void> {
+  const wanted = new Set(repositories);
+  const repositoryOf = (reference: string) =>
+    reference.includes("@") ? reference.split("@")[0] : reference.slice(0, reference.lastIndexOf(":"));
+  for (const image of await docker.listImages()) {
+    const references = [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])];
+    await removeImages(...references.filter((reference) => wanted.has(repositoryOf(reference))));
+  }
+}
+
+/**
+ * Removes the builder-stage images that classic-builder builds since `startedAt` (epoch seconds) left
+ * untagged: the classic builder keeps each earlier stage's image, and ours derive from the local builders,
+ * which carry the dev-env label.
+ */
+export async function removeClassicStageImages(startedAt: number): Promise<void> {
+  const stages = await docker.listImages({
+    filters: { dangling: ["true"], label: ["io.minimal-image.dev-env.key"] },
+  });
+  await removeImages(...stages.filter((image) => image.Created >= startedAt).map((image) => image.Id));
+}
+
 /** Polls `probe` until it returns a value, at most `attempts` times `intervalMs` apart. */
 export async function waitFor<T>(
   what: string,
