@@ -108,4 +108,18 @@ describe("toolchain caches on the real engine @integration", function () {
     const body = JSON.parse(await httpBody(tag, ["--name", "tests"])) as Record<string, unknown>;
     assert.deepEqual(body, { message: "hello, tests", from: "a static Rust binary with crates", request: 1 });
   });
+
+  it("hello-rust-deps with cargoLto thin: a ThinLTO build, static (the build's own check), that answers JSON", async () => {
+    const tag = `minimal-image-test/${uniqueName("thin-rust-deps")}:x`;
+    built.push(tag);
+    const rendered = renderBuild(
+      path.join(EXAMPLES, "hello-rust-deps"),
+      { cargoLto: "thin" },
+      { env: LOCAL_BUILDERS, cacheScope: uniqueName("thin") },
+    );
+    assert.match(rendered.dockerfile, /CARGO_PROFILE_RELEASE_LTO=thin /);
+    await buildLocally(rendered, { tag });
+    const body = JSON.parse(await httpBody(tag, ["--name", "thin"])) as Record<string, unknown>;
+    assert.deepEqual(body, { message: "hello, thin", from: "a static Rust binary with crates", request: 1 });
+  });
 });

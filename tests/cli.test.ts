@@ -9,6 +9,7 @@ import { removeImages } from "./support/engine";
 import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "./support/env";
 
 const PAUSLE = path.join(__dirname, "..", "examples", "pausle");
+const RUST_DEPS = path.join(__dirname, "..", "examples", "hello-rust-deps");
 
 describe("minimal-image dockerfile", () => {
   it("prints the same Dockerfile the library renders", async () => {
@@ -27,6 +28,13 @@ describe("minimal-image dockerfile", () => {
       stdout,
       renderBuild(PAUSLE, { libc: "glibc", entrypointArgs: ["x"], extras: ["passwd"] }).dockerfile,
     );
+  });
+
+  it("renders a recipe option given as a flag: --cargo-lto thin", async () => {
+    const { code, stdout } = await runCli("dockerfile", RUST_DEPS, "--cargo-lto", "thin");
+    assert.equal(code, 0);
+    assert.equal(stdout, renderBuild(RUST_DEPS, { cargoLto: "thin" }).dockerfile);
+    assert.match(stdout, /CARGO_PROFILE_RELEASE_LTO=thin /);
   });
 
   it("writes to a file with --write and lists the context with --list-context", async () => {
@@ -48,6 +56,10 @@ describe("minimal-image dockerfile", () => {
     const bad = await runCli("dockerfile", PAUSLE, "--toolchain", "java");
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^minimal-image: --toolchain: "java" is not supported/);
+
+    const lto = await runCli("dockerfile", RUST_DEPS, "--cargo-lto", "off");
+    assert.equal(lto.code, 2);
+    assert.match(lto.stderr, /^minimal-image: --cargo-lto: "off" is not supported\. Use one of: fat, thin/);
 
     const noOutput = await runCli("dockerfile", PAUSLE, "--build-command", "make");
     assert.match(noOutput.stderr, /^minimal-image: --output: is required with --build-command/);

@@ -23,6 +23,7 @@ const GOLDEN_CASES: [string, string, RecipeOptions][] = [
   ["hello-go", "hello-go", {}],
   ["hello-rust", "hello-rust", {}],
   ["hello-rust-deps", "hello-rust-deps", {}],
+  ["hello-rust-deps-thin", "hello-rust-deps", { cargoLto: "thin" }],
   [
     "make-project",
     "../tests/fixtures/make-project",
@@ -181,6 +182,13 @@ describe("recipes and rendering", () => {
         "recipe.libc",
         /c toolchain only/,
       ],
+      [
+        "an LTO mode cargo has but minimal-image does not offer",
+        () => [path.join(EXAMPLES, "hello-rust"), { cargoLto: "off" }],
+        "recipe.cargoLto",
+        /"off" is not supported.*Use one of: fat, thin/,
+      ],
+      ["cargoLto on c", () => [pausle(), { cargoLto: "thin" }], "recipe.cargoLto", /rust toolchain only/],
       [
         "a build command without output",
         () => [pausle(), { buildCommand: "make" }],

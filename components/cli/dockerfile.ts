@@ -33,6 +33,11 @@ const FLAGS: Record<keyof RecipeOptions, FlagSpec> = {
   },
   goPackage: { flag: "--go-package", value: "path", help: "go only: the package to build (default: .)" },
   cargoBin: { flag: "--cargo-bin", value: "name", help: "rust only: the cargo binary target" },
+  cargoLto: {
+    flag: "--cargo-lto",
+    value: "mode",
+    help: "rust only: fat (default, smallest) or thin (faster builds)",
+  },
   buildCommand: {
     flag: "--build-command",
     value: "cmd",

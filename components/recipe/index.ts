@@ -7,7 +7,7 @@ import { checkRecipeString, checkRelativePath, checkShellSnippet } from "./check
 import { goRecipe } from "./go";
 import { CARGO_BIN, rustRecipe } from "./rust";
 import { FieldNamer, ToolchainRecipe } from "./toolchain";
-import { Builder, BuildPlan, CacheMount, Extra, Libc, RecipeOptions, Toolchain } from "./types";
+import { Builder, BuildPlan, CacheMount, CargoLto, Extra, Libc, RecipeOptions, Toolchain } from "./types";
 
 export * from "./types";
 export { FieldNamer, shellQuote } from "./toolchain";
@@ -15,6 +15,7 @@ export { FieldNamer, shellQuote } from "./toolchain";
 const RECIPES: Record<Toolchain, ToolchainRecipe> = { c: cRecipe, go: goRecipe, rust: rustRecipe };
 const TOOLCHAINS = Object.keys(RECIPES) as Toolchain[];
 const LIBCS: Libc[] = ["musl", "glibc"];
+const CARGO_LTOS: CargoLto[] = ["fat", "thin"];
 const EXTRAS: Extra[] = ["ca-certificates", "zoneinfo", "passwd"];
 const BINARY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const GO_PACKAGE = /^\.(\/[A-Za-z0-9._~-]+)*\/?$/;
@@ -67,6 +68,13 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
   const toolchain = options.toolchain ?? detectToolchain(sourceDir, name);
   if (options.libc !== undefined && toolchain !== "c") {
     throw new InputError(name("libc"), `applies to the c toolchain only, not ${toolchain}`, "Remove `libc`");
+  }
+  if (options.cargoLto !== undefined && toolchain !== "rust") {
+    throw new InputError(
+      name("cargoLto"),
+      `applies to the rust toolchain only, not ${toolchain}`,
+      "Remove `cargoLto`",
+    );
   }
   const recipe = RECIPES[toolchain];
   const libc = toolchain === "c" ? (options.libc ?? "musl") : undefined;
@@ -221,6 +229,7 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
     "ldflags",
     "goPackage",
     "cargoBin",
+    "cargoLto",
     "buildCommand",
     "output",
     "binaryName",
@@ -311,6 +320,7 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
       pattern: CARGO_BIN,
       hint: "Give a cargo binary target name, e.g. `server`",
     }),
+    cargoLto: oneOf("cargoLto", CARGO_LTOS),
     buildCommand: text("buildCommand", checkShellSnippet),
     output: text("output", checkOutputPath),
     binaryName: text("binaryName", checkRecipeString, {

@@ -60,11 +60,12 @@ export const rustRecipe: ToolchainRecipe = {
     },
   },
   // crt-static links the C runtime in (musl on Alpine, glibc's static archive on Debian); the profile
-  // settings trade build time for size: optimise for size, whole-program LTO, abort on panic, strip.
-  env: () => ({
+  // settings trade build time for size: optimise for size, LTO across crates (whole-program unless the
+  // recipe asks for thin), abort on panic, strip.
+  env: (options) => ({
     RUSTFLAGS: shellQuote("-C target-feature=+crt-static"),
     CARGO_PROFILE_RELEASE_OPT_LEVEL: "z",
-    CARGO_PROFILE_RELEASE_LTO: "true",
+    CARGO_PROFILE_RELEASE_LTO: options.cargoLto ?? "fat",
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS: "1",
     CARGO_PROFILE_RELEASE_PANIC: "abort",
     CARGO_PROFILE_RELEASE_STRIP: "symbols",

@@ -5,8 +5,8 @@ RUN apk add --no-cache musl-dev ca-certificates tzdata
 WORKDIR /src
 COPY . /src
 RUN --mount=type=cache,id=minimal-image-rust-registry-f3c5e14749d0572c,target=/minimal-image/cache/cargo-registry,sharing=shared \
-    --mount=type=cache,id=minimal-image-rust-target-a566abf2185a8e49,target=/src/target,sharing=locked \
-    mkdir -p /minimal-image/build && export RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_STRIP=symbols && target="$(rustc -vV | sed -n 's/^host: //p')" && home="${CARGO_HOME:-$HOME/.cargo}" && mkdir -p "$home" /minimal-image/cache/cargo-registry && { [ -e "$home/registry" ] || ln -s /minimal-image/cache/cargo-registry "$home/registry"; } && find . -path ./target -prune -o -type f -exec touch {} + && cargo build --release --target "$target" --bin hello-rust-deps && cp "target/$target/release/"hello-rust-deps /minimal-image/build/hello-rust-deps
+    --mount=type=cache,id=minimal-image-rust-target-a9d3998d15026a07,target=/src/target,sharing=locked \
+    mkdir -p /minimal-image/build && export RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_STRIP=symbols && target="$(rustc -vV | sed -n 's/^host: //p')" && home="${CARGO_HOME:-$HOME/.cargo}" && mkdir -p "$home" /minimal-image/cache/cargo-registry && { [ -e "$home/registry" ] || ln -s /minimal-image/cache/cargo-registry "$home/registry"; } && find . -path ./target -prune -o -type f -exec touch {} + && cargo build --release --target "$target" --bin hello-rust-deps && cp "target/$target/release/"hello-rust-deps /minimal-image/build/hello-rust-deps
 RUN sh -c 'f="$1"; \
     fail() { echo "minimal-image: $f is not a static binary: $*" >&2; exit 1; }; \
     u() { od -An -v -j "$1" -N "$2" -t "u$2" "$f" | tr -d " \n"; }; \
