@@ -1,5 +1,5 @@
-// The local executor's own rules, apart from the engine: where Pulumi would run a program, one run per stack
-// at a time, and engine errors said in terms a user can act on.
+// The local executor's own rules: where Pulumi would run a program, one run per stack at a time, engine
+// errors said in terms a user can act on, and a RemoteImage's deletion as the provider carries it out.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -8,7 +8,10 @@ import Docker from "dockerode";
 import { buildContext } from "../components/build";
 import { engineError } from "../components/engine";
 import { programLocation, runStack, StackRunError } from "../scripts/executor";
+import { dockerRemoteImage } from "../scripts/executor/docker-remote-image";
 import { mapSecrets } from "../scripts/executor/executor";
+import { removeImages } from "./support/engine";
+import { LOCAL_BUILDERS, uniqueName } from "./support/env";
 
 const FIXTURE = path.join(__dirname, "fixtures", "replica-stack");
 
@@ -84,5 +87,34 @@ describe("local executor", function () {
     const message = engineError("creating container x", error).message;
     assert.ok(!message.includes("\n") && !message.includes("\u001b"), message);
     assert.match(message, /engine answered 409/);
+  });
+});
+
+describe("local executor: docker.RemoteImage deletion on the real engine @integration", () => {
+  const docker = new Docker();
+  const context = {
+    docker,
+    programDir: os.tmpdir(),
+    providerInputs: () => undefined,
+    progress: () => undefined,
+  };
+  const [kept, removed] = ["kept", "removed"].map((n) => `minimal-image-test/${uniqueName(`remote-${n}`)}:x`);
+  before(async () => {
+    const builder = docker.getImage(LOCAL_BUILDERS.MINIMAL_IMAGE_C_BUILDER);
+    for (const name of [kept, removed]) {
+      const [repo, tag] = name.split(":");
+      await builder.tag({ repo, tag });
+    }
+  });
+  after(() => removeImages(kept, removed));
+
+  it("removes the name it pulled, not the image other names still hold, and not with keepLocally", async () => {
+    await dockerRemoteImage.remove("", { name: removed }, context);
+    await assert.rejects(docker.getImage(removed).inspect(), { statusCode: 404 });
+    await docker.getImage(kept).inspect();
+    await docker.getImage(LOCAL_BUILDERS.MINIMAL_IMAGE_C_BUILDER).inspect();
+    await dockerRemoteImage.remove("", { name: removed }, context);
+    await dockerRemoteImage.remove("", { name: kept, keepLocally: true }, context);
+    await docker.getImage(kept).inspect();
   });
 });
