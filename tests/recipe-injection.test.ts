@@ -165,6 +165,15 @@ const CASES: FieldCase[] = [
     plausible: word,
   },
   {
+    option: "cargoLto",
+    field: "recipe.cargoLto",
+    folder: path.join(EXAMPLES, "hello-rust"),
+    options: (v) => ({ cargoLto: v }),
+    reach: { kind: "choice" },
+    benign: "fat",
+    plausible: fc.constantFrom("fat", "thin"),
+  },
+  {
     option: "buildCommand",
     field: "recipe.buildCommand",
     folder: PAUSLE,
@@ -242,6 +251,18 @@ const CASES: FieldCase[] = [
 const CONTINUATION = /\\[ \t]*$/;
 
 /**
+ * Whether a shell-form body holds a `<<` operator. A body the parser cannot read (a shell snippet such as
+ * `${`, which `buildCommand` may hold) counts as one if `<<` appears anywhere in it: never a miss.
+ */
+function startsHeredoc(body: string): boolean {
+  try {
+    return parseShell(body).some((token) => typeof token === "object" && "op" in token && token.op === "<<");
+  } catch {
+    return body.includes("<<");
+  }
+}
+
+/**
  * The instructions of a Dockerfile as Docker's parser reads them: comment and blank lines dropped,
  * continued lines joined (without the newline, as Docker does). Shell-form RUN/COPY/ADD lines that start a
  * here-document are marked, because BuildKit would read the lines after them as its body.
@@ -260,9 +281,7 @@ function instructions(dockerfile: string): { keyword: string; text: string }[] {
     const [keyword, ...rest] = text.trim().split(/\s+/);
     const body = rest.join(" ");
     const heredoc =
-      ["RUN", "COPY", "ADD"].includes(keyword.toUpperCase()) &&
-      !body.startsWith("[") &&
-      parseShell(body).some((token) => typeof token === "object" && "op" in token && token.op === "<<");
+      ["RUN", "COPY", "ADD"].includes(keyword.toUpperCase()) && !body.startsWith("[") && startsHeredoc(body);
     result.push({ keyword: heredoc ? `${keyword} with a here-document` : keyword.toUpperCase(), text });
   }
   if (pending !== "") result.push({ keyword: "(continued past the end)", text: pending });
