@@ -16,6 +16,8 @@ const RECIPES: Record<Toolchain, ToolchainRecipe> = { c: cRecipe, go: goRecipe, 
 const TOOLCHAINS = Object.keys(RECIPES) as Toolchain[];
 const LIBCS: Libc[] = ["musl", "glibc"];
 const CARGO_LTOS: CargoLto[] = ["fat", "thin"];
+/** Options that mean something to one toolchain alone, and are refused for the others. */
+const TOOLCHAIN_ONLY: Partial<Record<keyof RecipeOptions, Toolchain>> = { libc: "c", cargoLto: "rust" };
 const EXTRAS: Extra[] = ["ca-certificates", "zoneinfo", "passwd"];
 const BINARY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const GO_PACKAGE = /^\.(\/[A-Za-z0-9._~-]+)*\/?$/;
@@ -66,15 +68,14 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
   }
   const options = checkOptions((raw ?? {}) as Record<string, unknown>, name);
   const toolchain = options.toolchain ?? detectToolchain(sourceDir, name);
-  if (options.libc !== undefined && toolchain !== "c") {
-    throw new InputError(name("libc"), `applies to the c toolchain only, not ${toolchain}`, "Remove `libc`");
-  }
-  if (options.cargoLto !== undefined && toolchain !== "rust") {
-    throw new InputError(
-      name("cargoLto"),
-      `applies to the rust toolchain only, not ${toolchain}`,
-      "Remove `cargoLto`",
-    );
+  for (const [option, only] of Object.entries(TOOLCHAIN_ONLY) as [keyof RecipeOptions, Toolchain][]) {
+    if (options[option] !== undefined && toolchain !== only) {
+      throw new InputError(
+        name(option),
+        `applies to the ${only} toolchain only, not ${toolchain}`,
+        `Remove \`${option}\``,
+      );
+    }
   }
   const recipe = RECIPES[toolchain];
   const libc = toolchain === "c" ? (options.libc ?? "musl") : undefined;

@@ -74,17 +74,10 @@ export const dockerRemoteImage: ResourceKind = {
   async remove(_id, outputs, { docker }) {
     if (outputs.keepLocally === true) return;
     const name = outputs.name as string;
-    const image = docker.getImage(name);
     try {
-      await image.inspect();
+      await docker.getImage(name).remove({ force: outputs.forceRemove === true });
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return;
-      throw engineError(`looking up ${name}`, error);
-    }
-    try {
-      await image.remove({ force: outputs.forceRemove === true });
-    } catch (error) {
-      throw engineError(`removing ${name}`, error);
+      if ((error as { statusCode?: number }).statusCode !== 404) throw engineError(`removing ${name}`, error);
     }
   },
 };

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import Docker from "dockerode";
 import * as tar from "tar-stream";
+import { parseImageReference } from "../../components/reference";
 import { uniqueName } from "./env";
 
 export const docker = new Docker();
@@ -75,11 +76,14 @@ export async function removeImages(...names: string[]): Promise<void> {
  */
 export async function removeRepositories(...repositories: string[]): Promise<void> {
   const wanted = new Set(repositories);
-  const repositoryOf = (reference: string) =>
-    reference.includes("@") ? reference.split("@")[0] : reference.slice(0, reference.lastIndexOf(":"));
+  const repositoryOf = (reference: string) => {
+    if (reference.startsWith("<none>")) return undefined;
+    const { registry, repository } = parseImageReference(reference, "reference");
+    return `${registry}/${repository}`;
+  };
   for (const image of await docker.listImages()) {
     const references = [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])];
-    await removeImages(...references.filter((reference) => wanted.has(repositoryOf(reference))));
+    await removeImages(...references.filter((reference) => wanted.has(repositoryOf(reference) ?? "")));
   }
 }
 
