@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
 const moduleScopeGlobals = { ...globals.node, ...globals.commonjs };
 
 export default tseslint.config(
-  { ignores: ["bin/**", "node_modules/**", "**/target/**"] },
+  { ignores: ["bin/**", "harness/bin/**", "node_modules/**", "**/target/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,12 +1,23 @@
 /**
  * minimal-image: static binaries in `FROM scratch` images, built, pushed, inspected and run with Pulumi.
- * Stages, each usable alone: recipe -> build -> publish -> inspect -> deploy.
+ * Stages, each usable alone: recipe -> render -> publish -> inspect -> deploy, over the ground floor's
+ * platform, reference, registry and validation modules.
  */
 export { MinimalImage, MinimalImageArgs, MinimalImageOptions } from "./minimal-image";
-export { InputError } from "./errors";
-export { parseImageReference, ImageReference } from "./reference";
+export { FieldPath, formatPath, InputError } from "./validation";
+export { parseImageReference, ImageReference, isDigest } from "./reference";
+export {
+  DEFAULT_PLATFORM,
+  elfMachine,
+  formatPlatform,
+  parsePlatform,
+  platformMatches,
+  Platform,
+  validatePlatform,
+} from "./platform";
+export { isLoopbackRegistry, pushName, RegistryInput, validateRegistry } from "./registry";
 export * from "./recipe";
-export * from "./build";
+export * from "./render";
 export * from "./publish";
 export * from "./inspect";
 export * from "./deploy";

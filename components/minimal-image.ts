@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { unknown } from "@pulumi/pulumi/output";
-import { buildArgNames, contextDigest, renderBuild, RenderedBuild } from "./build";
+import { buildArgNames, contextDigest, renderBuild, RenderedBuild } from "./render";
 import {
   createDockerReplicas,
   createKubernetesReplicas,
@@ -13,21 +13,12 @@ import {
   ReplicaOptionsInput,
   validateReplicaOptions,
 } from "./deploy";
-import { InputError } from "./errors";
 import { formatSizeReport, ImageReport, inspectImage, InspectOptions } from "./inspect";
-import {
-  buildInput,
-  DEFAULT_PLATFORM,
-  dockerfilePath,
-  pushName,
-  RegistryInput,
-  validateCacheFrom,
-  validatePlatform,
-  validateRegistry,
-  writeDockerfile,
-} from "./publish";
+import { buildInput, dockerfilePath, validateCacheFrom, writeDockerfile } from "./publish";
 import { RecipeOptions } from "./recipe";
-import { describe } from "./reference";
+import { DEFAULT_PLATFORM, validatePlatform } from "./platform";
+import { pushName, RegistryInput, validateRegistry } from "./registry";
+import { describe, InputError } from "./validation";
 
 /**
  * Inputs of MinimalImage. Every language can give them (the package's schema is generated from this

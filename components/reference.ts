@@ -1,4 +1,7 @@
-import { InputError } from "./errors";
+/**
+ * The one image reference and digest grammar (distribution/reference's), used by every stage and the CLI.
+ */
+import { describe, FieldPath, InputError } from "./validation";
 
 /** An image reference split into its parts, following the grammar of distribution/reference. */
 export interface ImageReference {
@@ -7,7 +10,7 @@ export interface ImageReference {
   /** Repository path inside the registry, e.g. `library/alpine` or `team/app`. */
   repository: string;
   tag?: string;
-  /** `sha256:<64 hex>` when the reference pins a digest. */
+  /** `sha256:<64 hex>` (or `sha512:<128 hex>`) when the reference pins a digest. */
   digest?: string;
 }
 
@@ -16,7 +19,9 @@ const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:
 const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
 const NAME = `(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)`;
 const TAG = "[\\w][\\w.-]{0,127}";
-const DIGEST = "sha256:[a-f0-9]{64}";
+/** The digests registries and engines compute: sha256, and sha512 which the OCI spec also registers. */
+const DIGEST = "sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}";
+const DIGEST_ONLY = new RegExp(`^(?:${DIGEST})$`);
 const REFERENCE = new RegExp(`^${NAME}(?::(${TAG}))?(?:@(${DIGEST}))?$`);
 const TAG_ONLY = new RegExp(`^${TAG}$`);
 
@@ -34,7 +39,7 @@ function looksLikeHost(component: string): boolean {
  * Parses an image reference such as `127.0.0.1:5000/app:v1` or `alpine@sha256:…`.
  * @param field the input's name, used in the error when the reference does not parse.
  */
-export function parseImageReference(value: unknown, field: string): ImageReference {
+export function parseImageReference(value: unknown, field: FieldPath | string): ImageReference {
   if (typeof value !== "string" || value.length === 0) {
     throw new InputError(
       field,
@@ -43,7 +48,7 @@ export function parseImageReference(value: unknown, field: string): ImageReferen
     );
   }
   const match = REFERENCE.exec(value);
-  if (!match || value.length > 255 + 1 + 128 + 72) {
+  if (!match || value.length > 255 + 1 + 128 + 136) {
     throw new InputError(
       field,
       `"${value}" is not a valid image reference`,
@@ -72,7 +77,7 @@ export function parseImageReference(value: unknown, field: string): ImageReferen
 }
 
 /** Checks a bare tag such as `v1.2` (what goes after the colon). */
-export function validateTag(value: unknown, field: string): string {
+export function validateTag(value: unknown, field: FieldPath | string): string {
   if (typeof value !== "string" || !TAG_ONLY.test(value)) {
     throw new InputError(
       field,
@@ -83,10 +88,7 @@ export function validateTag(value: unknown, field: string): string {
   return value;
 }
 
-/** A short, safe description of an unexpected value for error messages. */
-export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === undefined || value === null) return String(value);
-  if (Array.isArray(value)) return "an array";
-  return `${typeof value} ${JSON.stringify(value)}`.slice(0, 80);
+/** True for a content digest such as `sha256:<64 hex>`, the form manifests, indexes and engines report. */
+export function isDigest(value: unknown): value is string {
+  return typeof value === "string" && DIGEST_ONLY.test(value);
 }

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import { Command, Option } from "commander";
-import { DockerBuilder, renderBuild } from "../build";
+import { DockerBuilder, renderBuild } from "../render";
 import { RecipeOptions } from "../recipe";
 
 interface FlagSpec {
@@ -104,8 +104,8 @@ export function dockerfileCommand(): Command {
           .filter(([, value]) => value !== undefined),
       );
       const rendered = renderBuild(dir, options, {
-        name: (option) => FLAGS[option as keyof RecipeOptions]?.flag ?? `--${option}`,
-        sourceField: "<dir>",
+        name: (option) => [FLAGS[option as keyof RecipeOptions]?.flag ?? `--${option}`],
+        sourceField: ["<dir>"],
         builder: flags.builder as DockerBuilder,
       });
       const text = flags.listContext

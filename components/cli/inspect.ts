@@ -1,6 +1,6 @@
 import { Command } from "commander";
-import { InputError } from "../errors";
 import { formatSizeReport, inspectImage } from "../inspect";
+import { InputError } from "../validation";
 
 /** Reads all of standard input (for --password-stdin), without the trailing newline. */
 async function readStdin(): Promise<string> {

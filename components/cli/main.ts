@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { InputError, outsideText } from "../errors";
 import { dockerfileCommand } from "./dockerfile";
 import { inspectCommand } from "./inspect";
+import { outsideText } from "../outside-text";
+import { InputError } from "../validation";
 
 /** The `minimal-image` command line. Exported so tests can run it in-process. */
 export function program(): Command {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { InputError } from "../errors";
 import { parseImageReference } from "../reference";
+import { InputError } from "../validation";
 
 /**
  * An image reference pinned by digest, `registry/repo@sha256:…`: a string, or a Pulumi output of one

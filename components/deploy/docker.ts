@@ -1,4 +1,3 @@
-import { validatePlatform } from "../publish/image-args";
 import { DigestRefInput, pinnedImage } from "./digest";
 import {
   DockerReplicaOptions,
@@ -9,6 +8,7 @@ import {
   RestartPolicy,
   dnsLabel,
 } from "./options";
+import { validatePlatform } from "../platform";
 
 /** Label holding a Docker replica's index, so that replicas can be listed in order. */
 export const REPLICA_INDEX_LABEL = `${RESERVED_LABEL_PREFIX}replica-index`;
@@ -73,7 +73,7 @@ export function dockerReplicaSpecs<I extends DigestRefInput>(
   input: DockerReplicaSpecsInput<I>,
 ): ContainerSpec<I>[] {
   const { options } = input;
-  const name = dnsLabel(input.name, "name");
+  const name = dnsLabel(input.name, ["name"]);
   const { ref } = pinnedImage(input.imageRef, "imageRef");
   return Array.from({ length: options.count }, (_, index) => ({
     name: replicaName(name, index),

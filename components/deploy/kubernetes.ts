@@ -1,6 +1,3 @@
-import { InputError } from "../errors";
-import { describe } from "../reference";
-import { validatePlatform } from "../publish/image-args";
 import { DigestRefInput, pinnedImage } from "./digest";
 import {
   KubernetesReplicaOptions,
@@ -12,6 +9,9 @@ import {
   dnsLabel,
   dnsSubdomain,
 } from "./options";
+import { validatePlatform } from "../platform";
+import { InputError } from "../validation";
+import { validateRegistry } from "../registry";
 
 /** Pod-template annotation carrying the image digest, so `kubectl describe` shows what runs. */
 export const DIGEST_ANNOTATION = `${RESERVED_LABEL_PREFIX}image-digest`;
@@ -113,7 +113,7 @@ export function kubernetesReplicaSpec<I extends DigestRefInput>(
   input: KubernetesReplicaSpecInput<I>,
 ): KubernetesReplicaSpec<I> {
   const { options } = input;
-  const name = dnsLabel(input.name, "name");
+  const name = dnsLabel(input.name, ["name"]);
   if (options.service && !/^[a-z]/.test(name)) {
     // Service names are DNS-1035 labels, which the API server checks: they start with a letter.
     throw new InputError(
@@ -123,7 +123,7 @@ export function kubernetesReplicaSpec<I extends DigestRefInput>(
     );
   }
   const pullSecretName =
-    input.pullSecretName === undefined ? undefined : dnsSubdomain(input.pullSecretName, "pullSecretName");
+    input.pullSecretName === undefined ? undefined : dnsSubdomain(input.pullSecretName, ["pullSecretName"]);
   const image = pinnedImage(input.imageRef, "imageRef");
   const [os, arch] = validatePlatform(input.platform).split("/");
   const selector = { [REPLICA_OF_LABEL]: name };
@@ -197,26 +197,13 @@ export function kubernetesReplicaSpec<I extends DigestRefInput>(
 /**
  * The content of a `kubernetes.io/dockerconfigjson` Secret (its `.dockerconfigjson` key) that lets the
  * kubelet pull from `server`.
- * @throws InputError for an empty server, a username that is empty or holds `:`, or an empty password.
+ * @throws InputError for a server or username that {@link validateRegistry} refuses, or an empty password.
  */
 export function dockerConfigJson(server: string, username: string, password: string): string {
-  if (typeof server !== "string" || server === "" || /\s/.test(server)) {
-    throw new InputError(
-      "registry.server",
-      `${describe(server)} is not a registry host`,
-      "Give e.g. `127.0.0.1:5000`.",
-    );
-  }
-  if (typeof username !== "string" || username === "" || username.includes(":")) {
-    // Basic auth splits `user:password` at the first colon, so a colon cannot be part of the user.
-    throw new InputError(
-      "registry.username",
-      `${describe(username)} is not a usable username`,
-      "Give a non-empty username without `:`.",
-    );
-  }
+  // The registry's owner checks server and username (no `:`); the password is known only now.
+  validateRegistry({ server, username, password });
   if (typeof password !== "string" || password === "") {
-    throw new InputError("registry.password", "is empty", "Give the registry password or token.");
+    throw new InputError(["registry", "password"], "is empty", "Give the registry password or token.");
   }
   const auth = Buffer.from(`${username}:${password}`).toString("base64");
   return JSON.stringify({ auths: { [server]: { username, password, auth } } });

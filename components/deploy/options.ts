@@ -1,7 +1,16 @@
 import { isIP } from "node:net";
-import * as pulumi from "@pulumi/pulumi";
-import { InputError } from "../errors";
-import { describe } from "../reference";
+import {
+  describe,
+  FieldPath,
+  formatPath,
+  InputError,
+  integer,
+  list,
+  oneOf,
+  record,
+  rejectDuplicates,
+  rejectUnknownKeys,
+} from "../validation";
 
 /** Where replicas run. */
 export const ReplicaRuntime = {
@@ -240,43 +249,47 @@ const MEMORY_FACTOR: Record<string, number> = {
  * @param field the input's path, used in error messages.
  * @throws InputError naming the offending field, e.g. `replicas.count`.
  */
-export function validateReplicaOptions(raw: unknown, field = "replicas"): ReplicaOptions {
+export function validateReplicaOptions(raw: unknown, field: FieldPath = ["replicas"]): ReplicaOptions {
   const input = record(raw, field);
-  const runtime = oneOf(input.runtime ?? DEFAULT_RUNTIME, Object.values(ReplicaRuntime), `${field}.runtime`);
+  const runtime = oneOf(input.runtime ?? DEFAULT_RUNTIME, Object.values(ReplicaRuntime), [
+    ...field,
+    "runtime",
+  ]);
   const other: ReplicaRuntime = runtime === "docker" ? "kubernetes" : "docker";
+  const runtimeField = formatPath([...field, "runtime"]);
   for (const key of Object.keys(input)) {
     if (key === "provider") {
       // Every language passes providers as a resource option; an argument would be a second, untyped path.
       throw new InputError(
-        `${field}.provider`,
+        [...field, "provider"],
         "is not a replica option: the Kubernetes provider is a resource option",
         "Give it in the component's `providers` option, e.g. `{ providers: [k8sProvider] }`.",
       );
     }
     if (RUNTIME_KEYS[other].includes(key)) {
       throw new InputError(
-        `${field}.${key}`,
-        `applies only to runtime "${other}", but ${field}.runtime is "${runtime}"${input.runtime == null ? " (the default)" : ""}`,
-        `Remove ${field}.${key}, or set ${field}.runtime to "${other}".`,
+        [...field, key],
+        `applies only to runtime "${other}", but ${runtimeField} is "${runtime}"${input.runtime == null ? " (the default)" : ""}`,
+        `Remove ${formatPath([...field, key])}, or set ${runtimeField} to "${other}".`,
       );
     }
     if (!(COMMON_KEYS as readonly string[]).includes(key) && !RUNTIME_KEYS[runtime].includes(key)) {
       const known = [...COMMON_KEYS, ...RUNTIME_KEYS[runtime]].join(", ");
-      throw new InputError(`${field}.${key}`, "is not a replica option", `Use one of: ${known}.`);
+      throw new InputError([...field, key], "is not a replica option", `Use one of: ${known}.`);
     }
   }
   const common: CommonReplicaOptions = {
     count: integer(
       input.count ?? DEFAULT_COUNT,
-      `${field}.count`,
+      [...field, "count"],
       0,
       MAX_COUNT[runtime],
       `Give a whole number of replicas; ${MAX_COUNT[runtime]} is the ceiling for runtime "${runtime}".`,
     ),
-    labels: labels(input.labels ?? {}, `${field}.labels`),
-    ports: ports(input.ports ?? [], `${field}.ports`),
-    env: env(input.env ?? {}, `${field}.env`),
-    args: list(input.args ?? [], `${field}.args`).map((arg, i) => argument(arg, `${field}.args[${i}]`)),
+    labels: labels(input.labels ?? {}, [...field, "labels"]),
+    ports: ports(input.ports ?? [], [...field, "ports"]),
+    env: env(input.env ?? {}, [...field, "env"]),
+    args: list(input.args ?? [], [...field, "args"]).map((arg, i) => argument(arg, [...field, "args", i])),
   };
   return runtime === "docker" ? dockerOptions(input, common, field) : kubernetesOptions(input, common, field);
 }
@@ -284,40 +297,39 @@ export function validateReplicaOptions(raw: unknown, field = "replicas"): Replic
 function dockerOptions(
   input: Record<string, unknown>,
   common: CommonReplicaOptions,
-  field: string,
+  field: FieldPath,
 ): DockerReplicaOptions {
-  const network = input.network == null ? undefined : dockerNetwork(input.network, `${field}.network`);
-  const publishedPorts = list(input.publishedPorts ?? [], `${field}.publishedPorts`).map((entry, i) =>
-    publishedPort(entry, `${field}.publishedPorts[${i}]`, common),
+  const network = input.network == null ? undefined : dockerNetwork(input.network, [...field, "network"]);
+  const publishedPorts = list(input.publishedPorts ?? [], [...field, "publishedPorts"]).map((entry, i) =>
+    publishedPort(entry, [...field, "publishedPorts", i], common),
   );
   const hostPorts = publishedPorts
     .filter((p) => p.hostPort !== undefined)
     .map((p) => `${p.hostIp}:${p.hostPort}`);
-  rejectDuplicates(hostPorts, `${field}.publishedPorts`, "Give each published port its own hostPort.");
+  rejectDuplicates(hostPorts, [...field, "publishedPorts"], "Give each published port its own hostPort.");
   rejectDuplicates(
     publishedPorts.map((p) => `port ${p.port} on ${p.hostIp}`),
-    `${field}.publishedPorts`,
+    [...field, "publishedPorts"],
     "Publish each container port once per host address.",
   );
   const memoryLimitBytes = integer(
     input.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES,
-    `${field}.memoryLimitBytes`,
+    [...field, "memoryLimitBytes"],
     MIN_MEMORY_LIMIT_BYTES,
     Number.MAX_SAFE_INTEGER,
   );
   if (memoryLimitBytes % 2 ** 20 !== 0) {
     throw new InputError(
-      `${field}.memoryLimitBytes`,
+      [...field, "memoryLimitBytes"],
       `${memoryLimitBytes} is not a whole number of MiB`,
       "Give a multiple of 1048576, e.g. 64 * 1024 * 1024: the Pulumi Docker provider sets memory in MiB.",
     );
   }
-  const restartPolicy = oneOf(
-    input.restartPolicy ?? DEFAULT_RESTART_POLICY,
-    Object.values(RestartPolicy),
-    `${field}.restartPolicy`,
-  );
-  const cpuMillis = integer(input.cpuMillis ?? DEFAULT_CPU_MILLIS, `${field}.cpuMillis`, 10, 64_000);
+  const restartPolicy = oneOf(input.restartPolicy ?? DEFAULT_RESTART_POLICY, Object.values(RestartPolicy), [
+    ...field,
+    "restartPolicy",
+  ]);
+  const cpuMillis = integer(input.cpuMillis ?? DEFAULT_CPU_MILLIS, [...field, "cpuMillis"], 10, 64_000);
   return {
     ...common,
     runtime: "docker",
@@ -329,30 +341,28 @@ function dockerOptions(
   };
 }
 
-function publishedPort(raw: unknown, field: string, common: CommonReplicaOptions): PublishedPort {
+function publishedPort(raw: unknown, field: FieldPath, common: CommonReplicaOptions): PublishedPort {
   const entry = record(raw, field);
-  for (const key of Object.keys(entry)) {
-    if (!["port", "hostPort", "hostIp"].includes(key)) {
-      throw new InputError(
-        `${field}.${key}`,
-        "is not a published-port option",
-        "Use port, hostPort and hostIp.",
-      );
-    }
-  }
-  const port = integer(entry.port, `${field}.port`, 1, 65535);
+  rejectUnknownKeys(
+    entry,
+    ["port", "hostPort", "hostIp"],
+    field,
+    "a published-port option",
+    "Use port, hostPort and hostIp.",
+  );
+  const port = integer(entry.port, [...field, "port"], 1, 65535);
   if (!common.ports.includes(port)) {
     throw new InputError(
-      `${field}.port`,
+      [...field, "port"],
       `port ${port} is not one the binary listens on`,
       `Add ${port} to replicas.ports, or publish one of [${common.ports.join(", ")}].`,
     );
   }
   const hostPort =
-    entry.hostPort == null ? undefined : integer(entry.hostPort, `${field}.hostPort`, 1, 65535);
+    entry.hostPort == null ? undefined : integer(entry.hostPort, [...field, "hostPort"], 1, 65535);
   if (hostPort !== undefined && common.count > 1) {
     throw new InputError(
-      `${field}.hostPort`,
+      [...field, "hostPort"],
       `${common.count} replicas cannot all bind host port ${hostPort}`,
       "Omit hostPort so that Docker picks a free port for each replica, or run a single replica.",
     );
@@ -360,7 +370,7 @@ function publishedPort(raw: unknown, field: string, common: CommonReplicaOptions
   const hostIp = entry.hostIp ?? DEFAULT_HOST_IP;
   if (typeof hostIp !== "string" || isIP(hostIp) === 0) {
     throw new InputError(
-      `${field}.hostIp`,
+      [...field, "hostIp"],
       `${describe(hostIp)} is not an IP address`,
       `Give an address such as "${DEFAULT_HOST_IP}" (the default) or "0.0.0.0" to listen on every interface.`,
     );
@@ -368,7 +378,7 @@ function publishedPort(raw: unknown, field: string, common: CommonReplicaOptions
   return { port, hostPort, hostIp };
 }
 
-function dockerNetwork(raw: unknown, field: string): string {
+function dockerNetwork(raw: unknown, field: FieldPath): string {
   if (typeof raw !== "string" || !DOCKER_NETWORK.test(raw)) {
     throw new InputError(field, `${describe(raw)} is not a Docker network name`, "Give e.g. `minimal-net`.");
   }
@@ -386,52 +396,50 @@ function dockerNetwork(raw: unknown, field: string): string {
 function kubernetesOptions(
   input: Record<string, unknown>,
   common: CommonReplicaOptions,
-  field: string,
+  field: FieldPath,
 ): KubernetesReplicaOptions {
-  const namespace = input.namespace == null ? undefined : dnsLabel(input.namespace, `${field}.namespace`);
+  const namespace = input.namespace == null ? undefined : dnsLabel(input.namespace, [...field, "namespace"]);
   return {
     ...common,
     runtime: "kubernetes",
     namespace,
-    resources: resources(input.resources ?? {}, `${field}.resources`),
-    service: service(input.service, `${field}.service`, common.ports),
+    resources: resources(input.resources ?? {}, [...field, "resources"]),
+    service: service(input.service, [...field, "service"], common.ports),
   };
 }
 
-function resources(raw: unknown, field: string): ResourceRequirements {
+function resources(raw: unknown, field: FieldPath): ResourceRequirements {
   const input = record(raw, field);
   const result = {} as ResourceRequirements;
-  for (const kind of Object.keys(input)) {
-    if (kind !== "requests" && kind !== "limits") {
-      throw new InputError(`${field}.${kind}`, "is not a resource option", "Use requests and limits.");
-    }
-  }
+  rejectUnknownKeys(input, ["requests", "limits"], field, "a resource option", "Use requests and limits.");
   for (const kind of ["requests", "limits"] as const) {
-    const given = record(input[kind] ?? {}, `${field}.${kind}`);
-    for (const key of Object.keys(given)) {
-      if (key !== "cpu" && key !== "memory") {
-        throw new InputError(`${field}.${kind}.${key}`, "is not a supported resource", "Use cpu and memory.");
-      }
-    }
+    const given = record(input[kind] ?? {}, [...field, kind]);
+    rejectUnknownKeys(
+      given,
+      ["cpu", "memory"],
+      [...field, kind],
+      "a supported resource",
+      "Use cpu and memory.",
+    );
     result[kind] = {
-      cpu: quantity(given.cpu ?? DEFAULT_RESOURCES[kind].cpu, `${field}.${kind}.cpu`, "cpu"),
-      memory: quantity(given.memory ?? DEFAULT_RESOURCES[kind].memory, `${field}.${kind}.memory`, "memory"),
+      cpu: quantity(given.cpu ?? DEFAULT_RESOURCES[kind].cpu, [...field, kind, "cpu"], "cpu"),
+      memory: quantity(given.memory ?? DEFAULT_RESOURCES[kind].memory, [...field, kind, "memory"], "memory"),
     };
   }
   for (const key of ["cpu", "memory"] as const) {
     // The API server rejects a request above its limit; say so now, naming both fields.
     if (parseQuantity(result.requests[key], key) > parseQuantity(result.limits[key], key)) {
       throw new InputError(
-        `${field}.requests.${key}`,
+        [...field, "requests", key],
         `request ${result.requests[key]} exceeds limit ${result.limits[key]}`,
-        `Lower it, or raise ${field}.limits.${key} as well.`,
+        `Lower it, or raise ${formatPath([...field, "limits", key])} as well.`,
       );
     }
   }
   return result;
 }
 
-function quantity(raw: unknown, field: string, kind: "cpu" | "memory"): string {
+function quantity(raw: unknown, field: FieldPath, kind: "cpu" | "memory"): string {
   if (typeof raw !== "string" || !(kind === "cpu" ? CPU_QUANTITY : MEMORY_QUANTITY).test(raw)) {
     const example = kind === "cpu" ? '"250m" or "0.5"' : '"64Mi" or "1Gi"';
     throw new InputError(
@@ -456,7 +464,7 @@ function parseQuantity(value: string, kind: "cpu" | "memory"): number {
   return Number(number) * MEMORY_FACTOR[suffix ?? ""];
 }
 
-function service(raw: unknown, field: string, containerPorts: number[]): ServiceOptions | undefined {
+function service(raw: unknown, field: FieldPath, containerPorts: number[]): ServiceOptions | undefined {
   if (raw == null) return undefined;
   if (typeof raw === "boolean") {
     throw new InputError(
@@ -466,11 +474,7 @@ function service(raw: unknown, field: string, containerPorts: number[]): Service
     );
   }
   const input = record(raw, field);
-  for (const key of Object.keys(input)) {
-    if (key !== "type" && key !== "port") {
-      throw new InputError(`${field}.${key}`, "is not a Service option", "Use type and port.");
-    }
-  }
+  rejectUnknownKeys(input, ["type", "port"], field, "a Service option", "Use type and port.");
   if (containerPorts.length === 0) {
     throw new InputError(
       field,
@@ -478,25 +482,25 @@ function service(raw: unknown, field: string, containerPorts: number[]): Service
       "List the port the binary listens on in replicas.ports, or remove the Service.",
     );
   }
-  const port = input.port == null ? containerPorts[0] : integer(input.port, `${field}.port`, 1, 65535);
+  const port = input.port == null ? containerPorts[0] : integer(input.port, [...field, "port"], 1, 65535);
   if (containerPorts.indexOf(port) > 0) {
     // The other declared ports keep their own number on the Service; two entries cannot share one.
     throw new InputError(
-      `${field}.port`,
+      [...field, "port"],
       `port ${port} is also in replicas.ports, which the Service exposes under its own number`,
       "Choose another Service port.",
     );
   }
   return {
-    type: oneOf(input.type ?? ServiceType.ClusterIP, Object.values(ServiceType), `${field}.type`),
+    type: oneOf(input.type ?? ServiceType.ClusterIP, Object.values(ServiceType), [...field, "type"]),
     port,
   };
 }
 
-function labels(raw: unknown, field: string): Record<string, string> {
+function labels(raw: unknown, field: FieldPath): Record<string, string> {
   const input = record(raw, field);
   for (const [key, value] of Object.entries(input)) {
-    const entry = `${field}[${JSON.stringify(key)}]`;
+    const entry = [...field, key];
     if (!labelKey(key)) {
       throw new InputError(
         entry,
@@ -533,16 +537,16 @@ function isDnsSubdomain(value: string): boolean {
   return value.length <= 253 && value.split(".").every((part) => part.length <= 63 && DNS_LABEL.test(part));
 }
 
-function ports(raw: unknown, field: string): number[] {
-  const result = list(raw, field).map((port, i) => integer(port, `${field}[${i}]`, 1, 65535));
+function ports(raw: unknown, field: FieldPath): number[] {
+  const result = list(raw, field).map((port, i) => integer(port, [...field, i], 1, 65535));
   rejectDuplicates(result.map(String), field, "List each port once.");
   return result;
 }
 
-function env(raw: unknown, field: string): Record<string, string> {
+function env(raw: unknown, field: FieldPath): Record<string, string> {
   const input = record(raw, field);
   for (const [name, value] of Object.entries(input)) {
-    const entry = `${field}.${name}`;
+    const entry = [...field, name];
     if (!ENV_NAME.test(name)) {
       throw new InputError(
         entry,
@@ -561,7 +565,7 @@ function env(raw: unknown, field: string): Record<string, string> {
   return { ...(input as Record<string, string>) };
 }
 
-function argument(raw: unknown, field: string): string {
+function argument(raw: unknown, field: FieldPath): string {
   // The Pulumi Docker provider rejects empty command values, and no exec call accepts NUL.
   if (typeof raw !== "string" || raw === "" || raw.includes("\0")) {
     throw new InputError(
@@ -574,7 +578,7 @@ function argument(raw: unknown, field: string): string {
 }
 
 /** Checks an RFC 1123 DNS label: a Kubernetes namespace, a replica set's name. */
-export function dnsLabel(raw: unknown, field: string): string {
+export function dnsLabel(raw: unknown, field: FieldPath): string {
   if (typeof raw !== "string" || raw.length > 63 || !DNS_LABEL.test(raw)) {
     throw new InputError(
       field,
@@ -586,7 +590,7 @@ export function dnsLabel(raw: unknown, field: string): string {
 }
 
 /** Checks an RFC 1123 DNS subdomain: most Kubernetes object names, e.g. a Secret's. */
-export function dnsSubdomain(raw: unknown, field: string): string {
+export function dnsSubdomain(raw: unknown, field: FieldPath): string {
   if (typeof raw !== "string" || !isDnsSubdomain(raw)) {
     throw new InputError(
       field,
@@ -595,45 +599,4 @@ export function dnsSubdomain(raw: unknown, field: string): string {
     );
   }
   return raw;
-}
-
-function integer(
-  raw: unknown,
-  field: string,
-  min: number,
-  max: number,
-  fix = "Give a whole number in that range.",
-): number {
-  if (typeof raw !== "number" || !Number.isInteger(raw) || raw < min || raw > max) {
-    throw new InputError(field, `${describe(raw)} is not an integer from ${min} to ${max}`, fix);
-  }
-  return raw;
-}
-
-function oneOf<T extends string>(raw: unknown, allowed: readonly T[], field: string): T {
-  if (!allowed.includes(raw as T)) {
-    const choices = allowed.map((a) => JSON.stringify(a)).join(", ");
-    throw new InputError(field, `${describe(raw)} is not supported`, `Use one of ${choices}.`);
-  }
-  return raw as T;
-}
-
-function record(raw: unknown, field: string): Record<string, unknown> {
-  // Reject Pulumi outputs explicitly: replica options must be known before anything runs.
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || pulumi.Output.isInstance(raw)) {
-    throw new InputError(field, `expected a plain object, got ${describe(raw)}`, "Give an object literal.");
-  }
-  return raw as Record<string, unknown>;
-}
-
-function list(raw: unknown, field: string): unknown[] {
-  if (!Array.isArray(raw)) {
-    throw new InputError(field, `expected an array, got ${describe(raw)}`, "Give an array, e.g. [].");
-  }
-  return raw;
-}
-
-function rejectDuplicates(values: string[], field: string, fix: string): void {
-  const duplicate = values.find((value, i) => values.indexOf(value) !== i);
-  if (duplicate !== undefined) throw new InputError(field, `${duplicate} is listed twice`, fix);
 }

@@ -1,10 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { InputError } from "../errors";
 import { DigestRefInput } from "./digest";
 import { ContainerSpec, replicaName } from "./docker";
 import { KubernetesReplicaSpec, dockerConfigJson } from "./kubernetes";
+import { InputError } from "../validation";
 
 /** Options for the replica resources; `parent` is the component that owns them. */
 export type ReplicaResourceOptions = pulumi.CustomResourceOptions & { parent: pulumi.Resource };

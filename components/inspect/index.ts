@@ -4,20 +4,9 @@
  */
 export { ElfError, parseElf, type ElfInfo, type ElfType } from "./elf";
 export { formatBytes, LayerError } from "./layers";
-export {
-  defaultPlatform,
-  formatPlatform,
-  isLoopbackRegistry,
-  parsePlatform,
-  platformMatches,
-  RegistryClient,
-  RegistryError,
-  type Descriptor,
-  type ImageManifest,
-  type Platform,
-  type RegistryOptions,
-  type ResolvedImage,
-} from "./registry";
+export { type Descriptor, type ImageManifest } from "./documents";
+export { RegistryClient, type ResolvedImage } from "./distribution";
+export { RegistryError, type RegistryOptions } from "./transport";
 export {
   formatSizeReport,
   inspectImage,

@@ -1,16 +1,12 @@
-import { InputError, outsideText } from "../errors";
-import { parseImageReference } from "../reference";
 import { ElfError, parseElf } from "./elf";
 import { formatBytes, LayerError, LayerStack, layerCompression } from "./layers";
-import {
-  formatPlatform,
-  isObject,
-  parsePlatform,
-  platformMatches,
-  RegistryClient,
-  RegistryError,
-  type Platform,
-} from "./registry";
+import { RegistryClient } from "./distribution";
+import { RegistryError } from "./transport";
+import { formatPlatform, parsePlatform, platformMatches, type Platform } from "../platform";
+import { outsideText } from "../outside-text";
+import { isObject } from "../validation";
+import { parseImageReference } from "../reference";
+import { InputError } from "../validation";
 
 /** How to reach the registry and how much work an inspection may do. */
 export interface InspectOptions {

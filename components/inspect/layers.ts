@@ -1,7 +1,7 @@
 import { pipeline, Transform, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import * as tar from "tar-stream";
-import { outsideText } from "../errors";
+import { outsideText } from "../outside-text";
 
 /** Thrown when an image's layers cannot be read within the limits given; the message names the fix. */
 export class LayerError extends Error {

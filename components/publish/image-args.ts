@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { RenderedBuild } from "../build";
-import { InputError } from "../errors";
-import { describe, parseImageReference } from "../reference";
+import { RenderedBuild } from "../render";
+import { describe, InputError } from "../validation";
+import { parseImageReference } from "../reference";
 
 /** At most this many cache sources: each is pulled before the build. */
 const MAX_CACHE_FROM = 16;
@@ -44,25 +44,6 @@ export function writeDockerfile(rendered: RenderedBuild, relative: string, progr
     fs.writeFileSync(full, rendered.dockerfile);
   }
   return relative;
-}
-
-/**
- * The platform images are built for and pulled as when none is given. Fixed, not the machine's own: a
- * laptop of one architecture and CI of another then build the same image and change nothing.
- */
-export const DEFAULT_PLATFORM = "linux/amd64";
-
-/** Checks an `os/arch[/variant]` platform, e.g. `linux/arm64`; absent means {@link DEFAULT_PLATFORM}. */
-export function validatePlatform(raw: unknown, field = "platform"): string {
-  if (raw === undefined || raw === null) return DEFAULT_PLATFORM;
-  if (typeof raw !== "string" || !/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(raw)) {
-    throw new InputError(
-      field,
-      `${describe(raw)} is not a platform`,
-      "Give os/arch, e.g. `linux/amd64` or `linux/arm64`",
-    );
-  }
-  return raw;
 }
 
 /** The parts of `docker.Image`'s `build` input that minimal-image decides. */

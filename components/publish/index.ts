@@ -1,11 +1,5 @@
-export {
-  BuildInput,
-  buildInput,
-  DEFAULT_PLATFORM,
-  dockerfilePath,
-  validateCacheFrom,
-  validatePlatform,
-  writeDockerfile,
-} from "./image-args";
-export { pushName, RegistryInput, validateRegistry } from "./registry";
-export { PushCredentials, pushLocally } from "./push";
+/**
+ * The publish stage: where a rendered build's Dockerfile is written and the `build` input `docker.Image`
+ * builds and pushes it with.
+ */
+export { BuildInput, buildInput, dockerfilePath, validateCacheFrom, writeDockerfile } from "./image-args";

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
-import { InputError } from "../errors";
 import { checkRecipeString } from "./check";
 import { BUILD_DIR, shellQuote, ToolchainRecipe } from "./toolchain";
+import { FieldPath, InputError } from "../validation";
 
 /**
  * Size-minded defaults: optimise for size, one section per function and object so the linker can drop
@@ -13,7 +13,7 @@ const CFLAGS = "-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind
 const LDFLAGS = "-static -no-pie -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -s";
 
 /** The `*.c` files at the top of the folder; their names are input too, checked like `sources`. */
-function topLevelCSources(sourceDir: string, field: string): string[] {
+function topLevelCSources(sourceDir: string, field: FieldPath): string[] {
   return fs
     .readdirSync(sourceDir, { withFileTypes: true })
     .filter((entry) => entry.isFile() && entry.name.endsWith(".c"))

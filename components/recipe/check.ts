@@ -1,6 +1,5 @@
 import * as path from "node:path";
-import { InputError } from "../errors";
-import { describe } from "../reference";
+import { describe, FieldPath, InputError } from "../validation";
 
 /**
  * Control characters other than tab (C0, DEL and C1), and lone surrogates. A line feed or carriage return in
@@ -23,7 +22,7 @@ function shown(value: string): string {
  * Checks one string of a recipe where it enters: not blank, no control characters, well-formed Unicode.
  * Every recipe value goes through here, so none of them can add a line to the rendered Dockerfile.
  */
-export function checkRecipeString(value: string, field: string): string {
+export function checkRecipeString(value: string, field: FieldPath): string {
   if (value.trim() === "") {
     throw new InputError(field, "is empty", "Give a value, or leave the option out");
   }
@@ -45,7 +44,7 @@ export function checkRecipeString(value: string, field: string): string {
  * would join the next Dockerfile line to it) nor hold `<<` (BuildKit reads a here-document's body from the
  * lines that follow, and a one-line value cannot hold a body anyway).
  */
-export function checkShellSnippet(value: string, field: string): string {
+export function checkShellSnippet(value: string, field: FieldPath): string {
   checkRecipeString(value, field);
   if (LINE_CONTINUATION.test(value)) {
     throw new InputError(
@@ -68,7 +67,7 @@ export function checkShellSnippet(value: string, field: string): string {
  * A path relative to the source folder (`output`, `sources`, `goPackage`), normalized, `/`-separated. Refuses
  * absolute paths and paths that climb out of the folder: the build may only read and write inside it.
  */
-export function checkRelativePath(value: string, field: string): string {
+export function checkRelativePath(value: string, field: FieldPath): string {
   checkRecipeString(value, field);
   const normalized = path.posix.normalize(value);
   if (path.posix.isAbsolute(value) || normalized === ".." || normalized.startsWith("../")) {

@@ -1,13 +1,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { InputError } from "../errors";
-import { describe, parseImageReference } from "../reference";
 import { cRecipe } from "./c";
 import { checkRecipeString, checkRelativePath, checkShellSnippet } from "./check";
 import { goRecipe } from "./go";
 import { CARGO_BIN, rustRecipe } from "./rust";
 import { FieldNamer, ToolchainRecipe } from "./toolchain";
 import { Builder, BuildPlan, CacheMount, CargoLto, Extra, Libc, RecipeOptions, Toolchain } from "./types";
+import { parseImageReference } from "../reference";
+import { describe, FieldPath, formatPath, InputError } from "../validation";
 
 export * from "./types";
 export { FieldNamer, shellQuote } from "./toolchain";
@@ -41,7 +41,7 @@ export interface ResolveContext {
   /** How to name an option in errors. Default: `recipe.<option>`. */
   name?: FieldNamer;
   /** How to name the source folder in errors. Default: `source`. */
-  sourceField?: string;
+  sourceField?: FieldPath;
 }
 
 /** The pinned default builder of each toolchain variant, keyed as in `MINIMAL_IMAGE_<KEY>_BUILDER`. */
@@ -56,9 +56,9 @@ export function defaultBuilders(): Record<string, Builder> {
  * what comes out can be rendered into a Dockerfile without adding a line to it.
  */
 export function resolveRecipe(source: unknown, raw: unknown, context: ResolveContext = {}): ResolvedRecipe {
-  const name = context.name ?? ((option: string) => `recipe.${option}`);
+  const name = context.name ?? ((option: string) => ["recipe", option]);
   const env = context.env ?? process.env;
-  const sourceDir = checkSourceDir(source, context.sourceField ?? "source");
+  const sourceDir = checkSourceDir(source, context.sourceField ?? ["source"]);
   if (raw !== undefined && (typeof raw !== "object" || raw === null || Array.isArray(raw))) {
     throw new InputError(
       "recipe",
@@ -89,7 +89,7 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
     if (options.output === undefined) {
       throw new InputError(
         name("output"),
-        `is required with ${name("buildCommand")}`,
+        `is required with ${formatPath(name("buildCommand"))}`,
         "Give the path of the binary your command produces, relative to the source folder, e.g. `out/app`",
       );
     }
@@ -99,8 +99,8 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
     if (options.output !== undefined) {
       throw new InputError(
         name("output"),
-        `is only used with ${name("buildCommand")}`,
-        `Remove it, or add ${name("buildCommand")}`,
+        `is only used with ${formatPath(name("buildCommand"))}`,
+        `Remove it, or add ${formatPath(name("buildCommand"))}`,
       );
     }
     ({ command, output, caches: planCaches } = recipe.plan(sourceDir, resolvedOptions, name, binaryName));
@@ -125,7 +125,7 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
   };
 }
 
-function checkSourceDir(source: unknown, field: string): string {
+function checkSourceDir(source: unknown, field: FieldPath): string {
   if (typeof source !== "string" || source.trim() === "") {
     throw new InputError(
       field,
@@ -188,11 +188,11 @@ function resolveBuilder(
   const imageVar = `MINIMAL_IMAGE_${key}_BUILDER`;
   const setupVar = `MINIMAL_IMAGE_${key}_SETUP`;
   // Empty variables mean what the README says: an unset builder, no setup.
-  const imageFromEnv = env[imageVar] ? checkRecipeString(env[imageVar], imageVar) : undefined;
-  const setupFromEnv = env[setupVar] ? checkShellSnippet(env[setupVar], setupVar) : env[setupVar];
+  const imageFromEnv = env[imageVar] ? checkRecipeString(env[imageVar], [imageVar]) : undefined;
+  const setupFromEnv = env[setupVar] ? checkShellSnippet(env[setupVar], [setupVar]) : env[setupVar];
   const image = options.builderImage ?? imageFromEnv ?? recipe.defaultBuilders[key].image;
   // A default image always parses; an override from the environment is named by its variable.
-  parseImageReference(image, options.builderImage !== undefined ? name("builderImage") : imageVar);
+  parseImageReference(image, options.builderImage !== undefined ? name("builderImage") : [imageVar]);
   let setup: string[];
   if (options.setup !== undefined) setup = options.setup;
   else if (setupFromEnv !== undefined) setup = setupFromEnv === "" ? [] : [setupFromEnv];
@@ -202,10 +202,10 @@ function resolveBuilder(
 }
 
 /** Checks one string where it enters and returns the value to use; throws an InputError naming `field`. */
-type StringCheck = (value: string, field: string) => string;
+type StringCheck = (value: string, field: FieldPath) => string;
 
 /** The binary a custom build command leaves, as a path inside the source folder (not the folder itself). */
-function checkOutputPath(value: string, field: string): string {
+function checkOutputPath(value: string, field: FieldPath): string {
   const output = checkRelativePath(value, field);
   if (output === "." || output === "./") {
     throw new InputError(
@@ -256,7 +256,7 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
     }
     return value as T;
   };
-  const checkedString = (value: unknown, field: string, check: StringCheck): string => {
+  const checkedString = (value: unknown, field: FieldPath, check: StringCheck): string => {
     if (typeof value !== "string") {
       throw new InputError(field, `expected a string, got ${describe(value)}`, "Quote the value as a string");
     }
@@ -285,13 +285,13 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
         `Give e.g. ["a", "b"]`,
       );
     }
-    return value.map((item, i) => checkedString(item, `${name(key)}[${i}]`, check));
+    return value.map((item, i) => checkedString(item, [...name(key), i], check));
   };
   const extras = strings("extras");
   extras?.forEach((extra, i) => {
     if (!EXTRAS.includes(extra as Extra)) {
       throw new InputError(
-        `${name("extras")}[${i}]`,
+        [...name("extras"), i],
         `${describe(extra)} is not a known extra`,
         `Use any of: ${EXTRAS.join(", ")}`,
       );

@@ -1,9 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { InputError } from "../errors";
-import { describe } from "../reference";
 import { BUILD_DIR, CACHE_DIR, FieldNamer, shellQuote, ToolchainRecipe } from "./toolchain";
+import { describe, InputError } from "../validation";
 
 const REGISTRY_CACHE = `${CACHE_DIR}/cargo-registry`;
 

@@ -1,4 +1,5 @@
 import { Builder, BuildPlan, CacheMount, RecipeOptions, Toolchain } from "./types";
+import type { FieldPath } from "../validation";
 
 /** Where built-in toolchains put the binary inside the builder stage. */
 export const BUILD_DIR = "/minimal-image/build";
@@ -6,7 +7,7 @@ export const BUILD_DIR = "/minimal-image/build";
 export const CACHE_DIR = "/minimal-image/cache";
 
 /** Names an option the way the caller knows it (`recipe.libc` for the component, `--libc` for the CLI). */
-export type FieldNamer = (option: keyof RecipeOptions | string) => string;
+export type FieldNamer = (option: keyof RecipeOptions | string) => FieldPath;
 
 /** The small interface every toolchain module implements. */
 export interface ToolchainRecipe {

@@ -1,8 +1,14 @@
-import { createHash, type Hash } from "node:crypto";
-import { Readable, Transform, pipeline } from "node:stream";
+/**
+ * The transport under the registry protocol (as go-containerregistry's `remote/transport`): HTTP requests
+ * to one registry with deadlines, redirects that never carry credentials to another origin, Basic and
+ * Bearer-token authentication per repository, bounded body reads, and errors that name the registry and the
+ * fix. What the requests mean (manifests, blobs, digests) is the protocol's business, in `distribution.ts`.
+ */
+import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
-import { InputError, outsideText } from "../errors";
-import { describe } from "../reference";
+import { outsideText } from "../outside-text";
+import { isLoopbackRegistry, registryApiHost } from "../registry";
+import { isObject } from "../validation";
 
 /**
  * A registry that cannot be reached, refuses access, serves something malformed, or does not have what was
@@ -40,100 +46,11 @@ export interface RegistryOptions {
   signal?: AbortSignal;
 }
 
-/** An OS and CPU, e.g. `{ os: "linux", architecture: "arm64" }`. */
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
-
-/** A reference to a blob or manifest by content digest, as found in manifests and indexes. */
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: Platform;
-  annotations?: Record<string, string>;
-}
-
-/** A single-platform image manifest (Docker v2 schema 2 or OCI). */
-export interface ImageManifest {
-  schemaVersion: number;
-  mediaType?: string;
-  config: Descriptor;
-  layers: Descriptor[];
-}
-
-/** An image manifest and the digests that identify it. */
-export interface ResolvedImage {
-  /** Digest of the manifest the reference names: the index when it names a multi-platform image. */
-  digest: string;
-  /** Digest of the single-platform manifest: equals `digest` unless the reference names an index. */
-  manifestDigest: string;
-  manifest: ImageManifest;
-}
-
-const MEDIA = {
-  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
-  dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
-  ociManifest: "application/vnd.oci.image.manifest.v1+json",
-  ociIndex: "application/vnd.oci.image.index.v1+json",
-};
-const ACCEPT = Object.values(MEDIA).join(", ");
-/** The distribution spec's limit for manifests; larger answers are not manifests. */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
-/** Indexes may nest; real images use at most one level, so two is generous. */
-const MAX_INDEX_DEPTH = 2;
-/** Entries of one index: real ones list a few platforms and their attestations. */
-const MAX_INDEX_ENTRIES = 1000;
 /** Error bodies past this size are cut before they are parsed; real ones are far smaller. */
 const MAX_ERROR_BODY_BYTES = 1024 * 1024;
-const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
-
-/** The platform this process runs on, as OCI names it: `linux/amd64`, `linux/arm64`, … */
-export function defaultPlatform(): Platform {
-  const arch: Record<string, string> = { x64: "amd64", ia32: "386" };
-  return { os: "linux", architecture: arch[process.arch] ?? process.arch };
-}
-
-/** Parses `os/arch[/variant]`, e.g. `linux/arm64` or `linux/arm/v7`. */
-export function parsePlatform(value: string, field = "platform"): Platform {
-  const parts = value.split("/");
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]+$/.test(p))) {
-    throw new InputError(
-      field,
-      `"${value}" is not a platform`,
-      "Use `os/arch[/variant]`, e.g. `linux/amd64`.",
-    );
-  }
-  const [os, architecture, variant] = parts;
-  return variant === undefined ? { os, architecture } : { os, architecture, variant };
-}
-
-/** True when `have` satisfies `want`; a missing wanted variant accepts any, and arm64 means arm64/v8. */
-export function platformMatches(have: Platform, want: Platform): boolean {
-  const variant = (p: Platform) => p.variant ?? (p.architecture === "arm64" ? "v8" : undefined);
-  return (
-    have.os === want.os &&
-    have.architecture === want.architecture &&
-    (want.variant === undefined || variant(have) === variant(want))
-  );
-}
-
-/** `linux/arm/v7` form of a platform. */
-export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
-}
-
-/** True for hosts that only this machine can reach, where registries commonly serve plain http. */
-export function isLoopbackRegistry(registry: string): boolean {
-  const host = registry.startsWith("[")
-    ? registry.slice(0, registry.indexOf("]") + 1)
-    : registry.split(":")[0];
-  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
+/** A token service's answer is a small JSON object. */
+const MAX_TOKEN_BYTES = 4 * 1024 * 1024;
 
 /**
  * Watches a request: aborts it when no headers or body bytes arrive within the idle timeout, when the whole
@@ -168,7 +85,7 @@ class Watchdog {
 }
 
 /** A response whose body is still to be read, with the watchdog that guards the read. */
-interface Answer {
+export interface Answer {
   response: Response;
   watchdog: Watchdog;
   /** Origin that gave this response, after redirects. */
@@ -188,11 +105,8 @@ function parseChallenge(header: string): { scheme: string; params: Record<string
   return { scheme, params };
 }
 
-/**
- * A client for the OCI distribution API of one registry: manifests and blobs by digest, with anonymous,
- * basic and bearer-token authentication.
- */
-export class RegistryClient {
+/** HTTP requests to one registry's `/v2/` API, authenticated per repository. */
+export class RegistryTransport {
   private readonly base: string;
   private readonly timeoutMs: number;
   private readonly requestTimeoutMs: number;
@@ -204,166 +118,15 @@ export class RegistryClient {
     readonly registry: string,
     private readonly options: RegistryOptions = {},
   ) {
-    const host =
-      registry === "docker.io" || registry === "index.docker.io" ? "registry-1.docker.io" : registry;
+    const host = registryApiHost(registry);
     const plain = options.plainHttp ?? isLoopbackRegistry(registry);
     this.base = `${plain ? "http" : "https"}://${host}`;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 600_000;
   }
 
-  /**
-   * Fetches the manifest `reference` (tag or digest) names and, when it is an index, the manifest for
-   * `platform`, skipping attestation entries. Every manifest is checked against the digest it was asked by.
-   */
-  async resolveImage(repository: string, reference: string, platform?: Platform): Promise<ResolvedImage> {
-    let { digest, json } = await this.fetchManifest(repository, reference);
-    const top = digest;
-    for (let depth = 0; ; depth++) {
-      const problem = manifestProblem(json);
-      if (problem) {
-        throw new RegistryError(
-          this.registry,
-          `manifest ${digest} of repository "${repository}" is not a valid image manifest or index: ${problem}`,
-          "Push the image again with a current Docker or OCI tool (schema 1 manifests are not supported)",
-        );
-      }
-      const document = json as ImageManifest | ImageIndex;
-      if (!("manifests" in document)) return { digest: top, manifestDigest: digest, manifest: document };
-      if (depth === MAX_INDEX_DEPTH) {
-        throw new RegistryError(
-          this.registry,
-          `${repository}@${top} nests indexes more than ${MAX_INDEX_DEPTH} deep`,
-          "Push a flat index",
-        );
-      }
-      const entry = this.choosePlatform(repository, document.manifests, platform ?? defaultPlatform());
-      ({ digest, json } = await this.fetchManifest(repository, entry.digest));
-    }
-  }
-
-  /** Reads a small JSON blob such as an image config, checking its size and digest. */
-  async fetchJsonBlob(repository: string, descriptor: Descriptor): Promise<unknown> {
-    if (descriptor.size > MAX_CONFIG_BYTES) {
-      throw new RegistryError(
-        this.registry,
-        `blob ${descriptor.digest} of repository "${repository}" is ${descriptor.size} bytes, too large for an image config`,
-        "Check that the manifest is a container image",
-      );
-    }
-    const what = `blob ${descriptor.digest} of repository "${repository}"`;
-    const answer = await this.get(repository, `/blobs/${descriptor.digest}`, what, "*/*");
-    const bytes = await this.readBody(answer, descriptor.size, what);
-    this.checkDigest(bytes, descriptor.digest, what);
-    if (bytes.length !== descriptor.size) {
-      throw new RegistryError(
-        this.registry,
-        `${what} is ${bytes.length} bytes but the manifest says ${descriptor.size}`,
-        "The registry storage may be corrupt; push the image again",
-      );
-    }
-    return parseJson(bytes, what, this.registry);
-  }
-
-  /**
-   * Streams a blob such as a layer. The stream fails if the bytes exceed the descriptor's size or do not
-   * match its digest, so a caller that reads to the end has verified content.
-   */
-  async openBlob(repository: string, descriptor: Descriptor): Promise<Readable> {
-    const what = `blob ${descriptor.digest} of repository "${repository}"`;
-    const answer = await this.get(repository, `/blobs/${descriptor.digest}`, what, "*/*");
-    const { watchdog } = answer;
-    const hash = createHash(descriptor.digest.split(":")[0]);
-    let received = 0;
-    const verifier = new Transform({
-      transform: (chunk: Buffer, _encoding, done) => {
-        received += chunk.length;
-        if (received > descriptor.size) {
-          done(
-            new RegistryError(
-              this.registry,
-              `${what} is larger than the ${descriptor.size} bytes the manifest says`,
-              "The registry storage may be corrupt; push the image again",
-            ),
-          );
-          return;
-        }
-        hash.update(chunk);
-        done(null, chunk);
-      },
-      flush: (done) => {
-        watchdog.stop();
-        done(this.verifyStreamed(hash, received, descriptor, what));
-      },
-    });
-    return pipeline(Readable.from(this.chunks(answer, what)), verifier, () => watchdog.stop());
-  }
-
-  private verifyStreamed(
-    hash: Hash,
-    received: number,
-    descriptor: Descriptor,
-    what: string,
-  ): RegistryError | null {
-    const actual = `${descriptor.digest.split(":")[0]}:${hash.digest("hex")}`;
-    if (received !== descriptor.size || actual !== descriptor.digest) {
-      return new RegistryError(
-        this.registry,
-        `${what} arrived as ${received} bytes with digest ${actual}, expected ${descriptor.size} bytes`,
-        "The registry storage may be corrupt, or a proxy altered the download; push the image again",
-      );
-    }
-    return null;
-  }
-
-  private choosePlatform(repository: string, entries: Descriptor[], want: Platform): Descriptor {
-    // Build attestations (SBOM, provenance) sit in indexes as pseudo-platform unknown/unknown.
-    const images = entries.filter(
-      (e) =>
-        e.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest" &&
-        e.platform !== undefined &&
-        !(e.platform.os === "unknown" && e.platform.architecture === "unknown"),
-    );
-    const match = images.find((e) => platformMatches(e.platform!, want));
-    if (match) return match;
-    const available = outsideText(images.map((e) => formatPlatform(e.platform!)).join(", ") || "none");
-    throw new RegistryError(
-      this.registry,
-      `repository "${repository}" has no image for platform ${formatPlatform(want)} (available: ${available})`,
-      "Set platform to one of the available ones, or build the image for this platform",
-    );
-  }
-
-  private async fetchManifest(
-    repository: string,
-    reference: string,
-  ): Promise<{ digest: string; json: unknown }> {
-    const what = `manifest "${reference}" of repository "${repository}"`;
-    const answer = await this.get(repository, `/manifests/${reference}`, what, ACCEPT);
-    const bytes = await this.readBody(answer, MAX_MANIFEST_BYTES, what);
-    // The digest of the bytes as served is the manifest's identity; a pinned digest must match it.
-    const digest = DIGEST.test(reference)
-      ? this.checkDigest(bytes, reference, what)
-      : `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-    return { digest, json: parseJson(bytes, what, this.registry) };
-  }
-
-  /** `digest` is already validated: the reference parser and `isDescriptor` accept only DIGEST. */
-  private checkDigest(bytes: Buffer, digest: string, what: string): string {
-    const [algorithm, hex] = digest.split(":");
-    const actual = createHash(algorithm).update(bytes).digest("hex");
-    if (actual !== hex) {
-      throw new RegistryError(
-        this.registry,
-        `${what} has digest ${algorithm}:${actual}, not the ${digest} it was asked for`,
-        "The registry storage may be corrupt, or a proxy altered the answer; push the image again",
-      );
-    }
-    return digest;
-  }
-
   /** GET `/v2/<repository><path>`, answering an auth challenge once, and failing with a clear error. */
-  private async get(repository: string, path: string, what: string, accept: string): Promise<Answer> {
+  async get(repository: string, path: string, what: string, accept: string): Promise<Answer> {
     const url = `${this.base}/v2/${repository}${path}`;
     let answer = await this.send(url, this.headers(repository, accept), what);
     if (answer.response.status === 401) {
@@ -478,7 +241,7 @@ export class RegistryClient {
         detail.full,
       );
     }
-    const body = parseJson(await this.readBody(answer, MAX_MANIFEST_BYTES, what), what, this.registry);
+    const body = parseJson(await this.readBody(answer, MAX_TOKEN_BYTES, what), what, this.registry);
     const fields = isObject(body) ? body : {};
     const token = fields.token ?? fields.access_token;
     if (typeof token !== "string" || token.length === 0) {
@@ -618,7 +381,7 @@ export class RegistryClient {
    * Reads a whole body, at most `limit` bytes so a hostile answer cannot fill memory. Past the limit it fails,
    * or with `cut` keeps the first `limit` bytes and stops reading.
    */
-  private async readBody(
+  async readBody(
     answer: Answer,
     limit: number,
     what: string,
@@ -652,7 +415,7 @@ export class RegistryClient {
    * The chunks of a body, each one resetting the idle timeout. A connection lost midway fails naming the
    * registry and what it was sending, not with the HTTP client's bare "terminated".
    */
-  private async *chunks({ response, watchdog }: Answer, what: string): AsyncGenerator<Buffer> {
+  async *chunks({ response, watchdog }: Answer, what: string): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of bodyStream(response)) {
         watchdog.kick();
@@ -710,61 +473,6 @@ export class RegistryClient {
   }
 }
 
-/** An index (OCI image index or Docker manifest list): one manifest per platform. */
-interface ImageIndex {
-  manifests: Descriptor[];
-}
-
-/** A JSON object: not null, not an array. */
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/**
- * Descriptors come from the registry, so their digests (used in URLs), sizes (summed) and platforms (compared
- * and shown) are checked.
- */
-function isDescriptor(value: unknown): value is Descriptor {
-  if (!isObject(value)) return false;
-  const { mediaType, digest, size, platform } = value;
-  return (
-    typeof mediaType === "string" &&
-    typeof digest === "string" &&
-    DIGEST.test(digest) &&
-    Number.isSafeInteger(size) &&
-    (size as number) >= 0 &&
-    (platform === undefined || isPlatform(platform))
-  );
-}
-
-function isPlatform(value: unknown): value is Platform {
-  return (
-    isObject(value) &&
-    typeof value.os === "string" &&
-    typeof value.architecture === "string" &&
-    (value.variant === undefined || typeof value.variant === "string")
-  );
-}
-
-/** What keeps `json` from being an image manifest or an index, in a few words; undefined when it is one. */
-function manifestProblem(json: unknown): string | undefined {
-  if (!isObject(json)) return `it is ${outsideText(describe(json), 60)}, not an object`;
-  const list = (name: "manifests" | "layers") => {
-    const entries = json[name];
-    if (!Array.isArray(entries)) return `${name} is not a list`;
-    const bad = entries.findIndex((entry) => !isDescriptor(entry));
-    return bad < 0 ? undefined : `${name}[${bad}] is not a valid descriptor`;
-  };
-  if (json.manifests !== undefined) {
-    const count = Array.isArray(json.manifests) ? json.manifests.length : 0;
-    if (count > MAX_INDEX_ENTRIES)
-      return `the index lists ${count} manifests, more than ${MAX_INDEX_ENTRIES}`;
-    return list("manifests");
-  }
-  if (!isDescriptor(json.config)) return "config is not a valid descriptor";
-  return list("layers");
-}
-
 /** A fetch body as a Node stream; an absent body (e.g. HTTP 204) reads as empty. */
 function bodyStream(response: Response): Readable {
   return response.body
@@ -772,7 +480,8 @@ function bodyStream(response: Response): Readable {
     : Readable.from([]);
 }
 
-function parseJson(bytes: Buffer, what: string, registry: string): unknown {
+/** Parses a JSON body, failing with an error that names the registry and what was read. */
+export function parseJson(bytes: Buffer, what: string, registry: string): unknown {
   try {
     return JSON.parse(bytes.toString("utf8"));
   } catch {

@@ -3,15 +3,12 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import * as tar from "tar-stream";
 import { traceLogText } from "./buildkit-trace";
-import { engineError } from "../engine";
-import { outsideText } from "../errors";
-import { RenderedBuild } from "./render";
+import { engineError } from "./engine-error";
+import { outsideText } from "../../components/outside-text";
+import { DockerBuilder, RenderedBuild } from "../../components/render";
 
 /** Name the Dockerfile gets inside the context tarball; it never touches the source folder. */
 export const DOCKERFILE_IN_CONTEXT = ".minimal-image.Dockerfile";
-
-/** Which of Docker's two builders runs the build. Generated Dockerfiles work with both. */
-export type DockerBuilder = "buildkit" | "classic";
 
 export interface LocalBuildOptions {
   /** Tag for the built image, e.g. `127.0.0.1:5000/app:dev`. */

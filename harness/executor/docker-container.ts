@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
-import { engineError } from "../../components/engine";
+import { engineError } from "../engine/engine-error";
 import { onlyKnownKeys, objectInput, ResourceKind } from "./kind";
 import { sameValue } from "./state";
 

@@ -1,6 +1,11 @@
+/**
+ * The one owner of the registry rules: what a registry server, its credentials and a pushed name may be,
+ * and which registries speak plain http. Every rule runs when the component is constructed, before anything
+ * is declared; later stages (inspection, pull secrets) only reuse them.
+ */
 import * as pulumi from "@pulumi/pulumi";
-import { InputError } from "../errors";
-import { describe, parseImageReference, validateTag } from "../reference";
+import { describe, InputError, rejectUnknownKeys } from "./validation";
+import { parseImageReference, validateTag } from "./reference";
 
 /**
  * A registry to push to, with optional credentials. Server and user name are plain strings, so that they
@@ -24,46 +29,56 @@ export function validateRegistry(raw: unknown): RegistryInput {
       'Give e.g. `{ server: "127.0.0.1:5000" }`',
     );
   }
-  const { server, username, password, ...rest } = raw as Record<string, unknown>;
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) {
-    throw new InputError(
-      `registry.${unknown}`,
-      "is not a registry option",
-      "Use server, username and password",
-    );
-  }
+  rejectUnknownKeys(
+    raw as Record<string, unknown>,
+    ["server", "username", "password"],
+    ["registry"],
+    "a registry option",
+    "Use server, username and password",
+  );
+  const { server, username, password } = raw as Record<string, unknown>;
   if (typeof server !== "string" || server.trim() === "") {
     throw new InputError(
-      "registry.server",
+      ["registry", "server"],
       "is missing",
       "Give the registry's host and port, e.g. `127.0.0.1:5000`",
     );
   }
-  if (server.includes("/") || parseImageReference(`${server}/probe`, "registry.server").registry !== server) {
+  if (
+    server.includes("/") ||
+    parseImageReference(`${server}/probe`, ["registry", "server"]).registry !== server
+  ) {
     throw new InputError(
-      "registry.server",
+      ["registry", "server"],
       `"${server}" is not a registry host`,
       "Give only host[:port], e.g. `registry.example.com` or `127.0.0.1:5000`",
     );
   }
   if (username !== undefined && (typeof username !== "string" || username === "")) {
     throw new InputError(
-      "registry.username",
+      ["registry", "username"],
       `expected a non-empty string, got ${describe(username)}`,
       "Give the user name, or leave it out",
     );
   }
+  if (typeof username === "string" && username.includes(":")) {
+    // Basic auth (pushes, pulls, pull secrets) splits `user:password` at the first colon.
+    throw new InputError(
+      ["registry", "username"],
+      `${describe(username)} is not a usable username`,
+      "Give a non-empty username without `:`",
+    );
+  }
   if (password !== undefined && username === undefined) {
     throw new InputError(
-      "registry.password",
+      ["registry", "password"],
       "is given without registry.username",
       "Set registry.username too, or remove the password",
     );
   }
   if (username !== undefined && password === undefined) {
     throw new InputError(
-      "registry.username",
+      ["registry", "username"],
       "is given without registry.password",
       "Set registry.password (as a secret), or remove the username",
     );
@@ -105,4 +120,17 @@ export function pushName(server: string, repository: unknown, tag: unknown): str
     );
   }
   return name;
+}
+
+/** True for hosts that only this machine can reach, where registries commonly serve plain http. */
+export function isLoopbackRegistry(registry: string): boolean {
+  const host = registry.startsWith("[")
+    ? registry.slice(0, registry.indexOf("]") + 1)
+    : registry.split(":")[0];
+  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The host that serves a registry's API: Docker Hub's `docker.io` is served by `registry-1.docker.io`. */
+export function registryApiHost(registry: string): string {
+  return registry === "docker.io" || registry === "index.docker.io" ? "registry-1.docker.io" : registry;
 }

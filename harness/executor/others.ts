@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { engineError } from "../../components/engine";
+import { engineError } from "../engine/engine-error";
 import { onlyKnownKeys, objectInput, ResourceKind } from "./kind";
 import { sameValue } from "./state";
 

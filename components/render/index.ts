@@ -1,23 +1,15 @@
+/**
+ * The render stage: a resolved recipe becomes a multi-stage Dockerfile (with its static check and gates)
+ * and the list of files its build context holds.
+ */
 export { contextDigest, listContextFiles } from "./context";
 export {
   BuildGates,
   buildArgNames,
+  DockerBuilder,
   renderBuild,
   renderDockerfile,
   RenderedBuild,
   RUNTIME_USER,
 } from "./render";
 export { staticCheckCommand } from "./static-check";
-export {
-  BuildContext,
-  BuildError,
-  BuildEvent,
-  buildContext,
-  buildLocally,
-  DockerBuilder,
-  DOCKERFILE_IN_CONTEXT,
-  LocalBuildOptions,
-  LocalBuildResult,
-  packContext,
-  renderedContext,
-} from "./local";

@@ -1,5 +1,5 @@
 import { parseImageReference } from "../../components/reference";
-import { engineError } from "../../components/engine";
+import { engineError } from "../engine/engine-error";
 import { onlyKnownKeys, ResourceKind } from "./kind";
 import { sameValue } from "./state";
 

@@ -1,5 +1,5 @@
 /** Errors from the Docker engine, said in terms a user can act on. */
-import { outsideText } from "./errors";
+import { outsideText } from "../../components/outside-text";
 
 /**
  * Rewrites an engine client error: an engine that does not answer gets the fix (start one, or point

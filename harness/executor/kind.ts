@@ -62,7 +62,7 @@ export function onlyKnownKeys(what: string, value: Record<string, unknown>, know
     if (value[key] !== undefined && !known.includes(key)) {
       throw new Error(
         `local executor: ${what}.${key} is not carried out by the local executor; ` +
-          "teach scripts/executor about it before declaring it",
+          "teach harness/executor about it before declaring it",
       );
     }
   }

@@ -2,11 +2,12 @@ import { createHash } from "node:crypto";
 import { FieldNamer, resolveRecipe, ResolvedRecipe, shellQuote } from "../recipe";
 import { CacheMount, Extra } from "../recipe/types";
 import { BUILD_DIR } from "../recipe/toolchain";
-import { InputError } from "../errors";
-import { describe } from "../reference";
 import { listContextFiles } from "./context";
-import type { DockerBuilder } from "./local";
 import { staticCheckCommand } from "./static-check";
+import { describe, FieldPath, InputError } from "../validation";
+
+/** Which of Docker's two builders a Dockerfile is rendered for. Generated Dockerfiles work with both. */
+export type DockerBuilder = "buildkit" | "classic";
 
 /** The user the final image runs as: not root, and the same number distroless images use. */
 export const RUNTIME_USER = "65532:65532";
@@ -61,7 +62,7 @@ export interface RenderOptions {
 export interface RenderBuildContext extends RenderOptions {
   env?: Record<string, string | undefined>;
   name?: FieldNamer;
-  sourceField?: string;
+  sourceField?: FieldPath;
 }
 
 /**
@@ -149,7 +150,7 @@ function budgetCheck(limit: number): string {
 }
 
 /** Checks build-argument names: each becomes an `ARG` line, so only shell variable names fit. */
-export function buildArgNames(args: unknown, field = "buildArgs"): string[] {
+export function buildArgNames(args: unknown, field: FieldPath = ["buildArgs"]): string[] {
   if (args === undefined || args === null) return [];
   if (typeof args !== "object" || Array.isArray(args)) {
     throw new InputError(
@@ -162,7 +163,7 @@ export function buildArgNames(args: unknown, field = "buildArgs"): string[] {
   for (const name of names) {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name)) {
       throw new InputError(
-        `${field}.${name}`,
+        [...field, name],
         "is not a build-argument name",
         "Use letters, digits and `_`, not starting with a digit",
       );
@@ -181,6 +182,6 @@ export function renderBuild(
   context: RenderBuildContext = {},
 ): RenderedBuild {
   const recipe = resolveRecipe(source, options, context);
-  const contextFiles = listContextFiles(recipe.sourceDir, context.sourceField ?? "source");
+  const contextFiles = listContextFiles(recipe.sourceDir, context.sourceField ?? ["source"]);
   return { dockerfile: renderDockerfile(recipe, context), contextFiles, recipe };
 }

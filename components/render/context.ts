@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import dockerignore from "@balena/dockerignore";
-import { InputError } from "../errors";
+import { FieldPath, InputError } from "../validation";
 
 /** What a directory entry is, for entries a build context cannot carry (only files, folders and links can). */
 function specialKind(entry: fs.Dirent): string | undefined {
@@ -20,7 +20,7 @@ function specialKind(entry: fs.Dirent): string | undefined {
  * one would block the context packer or send endless data. Only directory entries are read, never a file.
  * @param field how the folder is named in errors.
  */
-export function listContextFiles(contextDir: string, field = "source"): string[] {
+export function listContextFiles(contextDir: string, field: FieldPath = ["source"]): string[] {
   const ignoreFile = path.join(contextDir, ".dockerignore");
   const ignore = dockerignore({ ignorecase: false });
   if (fs.existsSync(ignoreFile)) ignore.add(fs.readFileSync(ignoreFile, "utf8").split(/\r?\n/));

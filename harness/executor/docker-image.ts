@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { buildContext, contextDigest, listContextFiles } from "../../components/build";
-import { pushLocally } from "../../components/publish";
+import { contextDigest, listContextFiles } from "../../components/render";
+import { buildContext } from "../engine/build";
+import { pushLocally } from "../engine/push";
 import { onlyKnownKeys, objectInput, ResourceKind } from "./kind";
 import { sameValue } from "./state";
 

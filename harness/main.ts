@@ -16,8 +16,8 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { runStack, StackRunError } from "./executor";
 import { LOCAL_BUILDERS } from "./local-builders";
 
-// Compiled to bin/scripts/main.js; the stack lives at the repository root.
-const ROOT = path.resolve(__dirname, __filename.endsWith(".ts") ? ".." : "../..");
+// Compiled to harness/bin/harness/main.js; the stack lives at the repository root.
+const ROOT = path.resolve(__dirname, __filename.endsWith(".ts") ? ".." : "../../..");
 const STACK = "dev";
 
 function hasPulumi(): boolean {

@@ -1,6 +1,6 @@
 import Docker from "dockerode";
-import { engineError } from "../engine";
-import { outsideText } from "../errors";
+import { engineError } from "./engine-error";
+import { outsideText } from "../../components/outside-text";
 
 /** Credentials for a push; the password is only handed to the engine, never printed. */
 export interface PushCredentials {

@@ -99,9 +99,10 @@ function configEnv(project: ProjectFile, options: StackRunOptions): Record<strin
 /** The compiled child entry (the executor runs programs under plain Node, never a TypeScript loader). */
 function childEntry(): string {
   const compiled = __filename.endsWith(".ts")
-    ? path.join(__dirname, "..", "..", "bin", "scripts", "executor", "child.js")
+    ? path.join(__dirname, "..", "bin", "harness", "executor", "child.js")
     : path.join(__dirname, "child.js");
-  if (!fs.existsSync(compiled)) throw new Error(`${compiled} is missing: run \`npm run build\` first`);
+  if (!fs.existsSync(compiled))
+    throw new Error(`${compiled} is missing: run \`npm run build:harness\` first`);
   return compiled;
 }
 

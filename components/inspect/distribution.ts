@@ -1,0 +1,199 @@
+/**
+ * The OCI distribution protocol over {@link RegistryTransport}: manifests and indexes resolved to one
+ * platform's image, blobs read by digest and verified, and every answer checked against the digest asked for.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { Readable, Transform, pipeline } from "node:stream";
+import { outsideText } from "../outside-text";
+import { DEFAULT_PLATFORM, formatPlatform, parsePlatform, platformMatches, type Platform } from "../platform";
+import {
+  ACCEPT,
+  type Descriptor,
+  type ImageIndex,
+  type ImageManifest,
+  manifestProblem,
+  MAX_CONFIG_BYTES,
+  MAX_INDEX_DEPTH,
+  MAX_MANIFEST_BYTES,
+} from "./documents";
+import { parseJson, RegistryError, type RegistryOptions, RegistryTransport } from "./transport";
+import { isDigest } from "../reference";
+
+/** An image manifest and the digests that identify it. */
+export interface ResolvedImage {
+  /** Digest of the manifest the reference names: the index when it names a multi-platform image. */
+  digest: string;
+  /** Digest of the single-platform manifest: equals `digest` unless the reference names an index. */
+  manifestDigest: string;
+  manifest: ImageManifest;
+}
+
+/**
+ * A client for the OCI distribution API of one registry: manifests and blobs by digest, with anonymous,
+ * basic and bearer-token authentication (through its transport).
+ */
+export class RegistryClient {
+  private readonly transport: RegistryTransport;
+
+  /** @param registry host[:port] as in an image reference; `docker.io` means Docker Hub. */
+  constructor(
+    readonly registry: string,
+    options: RegistryOptions = {},
+  ) {
+    this.transport = new RegistryTransport(registry, options);
+  }
+
+  /**
+   * Fetches the manifest `reference` (tag or digest) names and, when it is an index, the manifest for
+   * `platform`, skipping attestation entries. Every manifest is checked against the digest it was asked by.
+   */
+  async resolveImage(repository: string, reference: string, platform?: Platform): Promise<ResolvedImage> {
+    let { digest, json } = await this.fetchManifest(repository, reference);
+    const top = digest;
+    for (let depth = 0; ; depth++) {
+      const problem = manifestProblem(json);
+      if (problem) {
+        throw new RegistryError(
+          this.registry,
+          `manifest ${digest} of repository "${repository}" is not a valid image manifest or index: ${problem}`,
+          "Push the image again with a current Docker or OCI tool (schema 1 manifests are not supported)",
+        );
+      }
+      const document = json as ImageManifest | ImageIndex;
+      if (!("manifests" in document)) return { digest: top, manifestDigest: digest, manifest: document };
+      if (depth === MAX_INDEX_DEPTH) {
+        throw new RegistryError(
+          this.registry,
+          `${repository}@${top} nests indexes more than ${MAX_INDEX_DEPTH} deep`,
+          "Push a flat index",
+        );
+      }
+      const entry = this.choosePlatform(
+        repository,
+        document.manifests,
+        platform ?? parsePlatform(DEFAULT_PLATFORM),
+      );
+      ({ digest, json } = await this.fetchManifest(repository, entry.digest));
+    }
+  }
+
+  /** Reads a small JSON blob such as an image config, checking its size and digest. */
+  async fetchJsonBlob(repository: string, descriptor: Descriptor): Promise<unknown> {
+    if (descriptor.size > MAX_CONFIG_BYTES) {
+      throw new RegistryError(
+        this.registry,
+        `blob ${descriptor.digest} of repository "${repository}" is ${descriptor.size} bytes, too large for an image config`,
+        "Check that the manifest is a container image",
+      );
+    }
+    const what = `blob ${descriptor.digest} of repository "${repository}"`;
+    const answer = await this.transport.get(repository, `/blobs/${descriptor.digest}`, what, "*/*");
+    const bytes = await this.transport.readBody(answer, descriptor.size, what);
+    this.checkDigest(bytes, descriptor.digest, what);
+    if (bytes.length !== descriptor.size) {
+      throw new RegistryError(
+        this.registry,
+        `${what} is ${bytes.length} bytes but the manifest says ${descriptor.size}`,
+        "The registry storage may be corrupt; push the image again",
+      );
+    }
+    return parseJson(bytes, what, this.registry);
+  }
+
+  /**
+   * Streams a blob such as a layer. The stream fails if the bytes exceed the descriptor's size or do not
+   * match its digest, so a caller that reads to the end has verified content.
+   */
+  async openBlob(repository: string, descriptor: Descriptor): Promise<Readable> {
+    const what = `blob ${descriptor.digest} of repository "${repository}"`;
+    const answer = await this.transport.get(repository, `/blobs/${descriptor.digest}`, what, "*/*");
+    const { watchdog } = answer;
+    const hash = createHash(descriptor.digest.split(":")[0]);
+    let received = 0;
+    const verifier = new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        received += chunk.length;
+        if (received > descriptor.size) {
+          done(
+            new RegistryError(
+              this.registry,
+              `${what} is larger than the ${descriptor.size} bytes the manifest says`,
+              "The registry storage may be corrupt; push the image again",
+            ),
+          );
+          return;
+        }
+        hash.update(chunk);
+        done(null, chunk);
+      },
+      flush: (done) => {
+        watchdog.stop();
+        done(this.verifyStreamed(hash, received, descriptor, what));
+      },
+    });
+    return pipeline(Readable.from(this.transport.chunks(answer, what)), verifier, () => watchdog.stop());
+  }
+
+  private verifyStreamed(
+    hash: Hash,
+    received: number,
+    descriptor: Descriptor,
+    what: string,
+  ): RegistryError | null {
+    const actual = `${descriptor.digest.split(":")[0]}:${hash.digest("hex")}`;
+    if (received !== descriptor.size || actual !== descriptor.digest) {
+      return new RegistryError(
+        this.registry,
+        `${what} arrived as ${received} bytes with digest ${actual}, expected ${descriptor.size} bytes`,
+        "The registry storage may be corrupt, or a proxy altered the download; push the image again",
+      );
+    }
+    return null;
+  }
+
+  private choosePlatform(repository: string, entries: Descriptor[], want: Platform): Descriptor {
+    // Build attestations (SBOM, provenance) sit in indexes as pseudo-platform unknown/unknown.
+    const images = entries.filter(
+      (e) =>
+        e.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest" &&
+        e.platform !== undefined &&
+        !(e.platform.os === "unknown" && e.platform.architecture === "unknown"),
+    );
+    const match = images.find((e) => platformMatches(e.platform!, want));
+    if (match) return match;
+    const available = outsideText(images.map((e) => formatPlatform(e.platform!)).join(", ") || "none");
+    throw new RegistryError(
+      this.registry,
+      `repository "${repository}" has no image for platform ${formatPlatform(want)} (available: ${available})`,
+      "Set platform to one of the available ones, or build the image for this platform",
+    );
+  }
+
+  private async fetchManifest(
+    repository: string,
+    reference: string,
+  ): Promise<{ digest: string; json: unknown }> {
+    const what = `manifest "${reference}" of repository "${repository}"`;
+    const answer = await this.transport.get(repository, `/manifests/${reference}`, what, ACCEPT);
+    const bytes = await this.transport.readBody(answer, MAX_MANIFEST_BYTES, what);
+    // The digest of the bytes as served is the manifest's identity; a pinned digest must match it.
+    const digest = isDigest(reference)
+      ? this.checkDigest(bytes, reference, what)
+      : `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    return { digest, json: parseJson(bytes, what, this.registry) };
+  }
+
+  /** `digest` is already validated: the reference parser and `isDescriptor` accept only DIGEST. */
+  private checkDigest(bytes: Buffer, digest: string, what: string): string {
+    const [algorithm, hex] = digest.split(":");
+    const actual = createHash(algorithm).update(bytes).digest("hex");
+    if (actual !== hex) {
+      throw new RegistryError(
+        this.registry,
+        `${what} has digest ${algorithm}:${actual}, not the ${digest} it was asked for`,
+        "The registry storage may be corrupt, or a proxy altered the answer; push the image again",
+      );
+    }
+    return digest;
+  }
+}
