@@ -2,14 +2,15 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildLocally, renderBuild } from "../components/build";
-import { pushLocally } from "../components/publish";
-import { runCli } from "./support/capture";
-import { removeImages } from "./support/engine";
-import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "./support/env";
+import { buildLocally } from "../../harness/engine/build";
+import { renderBuild } from "../../components/render";
+import { pushLocally } from "../../harness/engine/push";
+import { runCli } from "../support/capture";
+import { removeImages } from "../support/engine";
+import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../support/env";
 
-const PAUSLE = path.join(__dirname, "..", "examples", "pausle");
-const RUST_DEPS = path.join(__dirname, "..", "examples", "hello-rust-deps");
+const PAUSLE = path.join(__dirname, "..", "..", "examples", "pausle");
+const RUST_DEPS = path.join(__dirname, "..", "..", "examples", "hello-rust-deps");
 
 describe("minimal-image dockerfile", () => {
   it("prints the same Dockerfile the library renders", async () => {

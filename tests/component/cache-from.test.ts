@@ -3,11 +3,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { InputError } from "../components/errors";
-import { ImageReport } from "../components/inspect";
-import { imageReport } from "./support/report";
-import { MinimalImage, MinimalImageArgs } from "../components/minimal-image";
-import { setRecordingMocks, settle } from "./support/pulumi";
+import { InputError } from "../../components/validation";
+import { ImageReport } from "../../components/inspect";
+import { imageReport } from "../support/report";
+import { MinimalImage, MinimalImageArgs } from "../../components/minimal-image";
+import { setRecordingMocks, settle } from "../support/pulumi";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 const REPORT: ImageReport = imageReport();
@@ -29,7 +29,7 @@ describe("MinimalImage cacheFrom (mocks)", () => {
   beforeEach(() => {
     builds = [];
     programDir = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-cache-from-"));
-    fs.cpSync(path.join(__dirname, "..", "examples", "pausle"), path.join(programDir, "pausle"), {
+    fs.cpSync(path.join(__dirname, "..", "..", "examples", "pausle"), path.join(programDir, "pausle"), {
       recursive: true,
     });
   });

@@ -3,10 +3,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { InputError } from "../components/errors";
-import { ImageReport } from "../components/inspect";
-import { MinimalImage, MinimalImageArgs } from "../components/minimal-image";
-import { dockerfilePath } from "../components/publish";
+import { InputError } from "../../components/validation";
+import { ImageReport } from "../../components/inspect";
+import { MinimalImage, MinimalImageArgs } from "../../components/minimal-image";
 import {
   isSecretInput,
   MOCK_IMAGE_ID as IMAGE_ID,
@@ -14,10 +13,10 @@ import {
   Declared,
   setRecordingMocks,
   settle,
-} from "./support/pulumi";
-import { imageReport } from "./support/report";
+} from "../support/pulumi";
+import { imageReport } from "../support/report";
 
-const REPO_ROOT = path.join(__dirname, "..");
+const REPO_ROOT = path.join(__dirname, "..", "..");
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 
 /** Resolves an Output in a mocked program (Outputs of a mocked update are always known). */
@@ -105,19 +104,6 @@ describe("MinimalImage component (mocks)", () => {
     assert.equal(build.platform, "linux/arm64");
     assert.deepEqual(build.args, { VERSION: "1" });
     assert.match(fs.readFileSync(path.join(programDir, declaredDockerfile()), "utf8"), /^ARG VERSION$/m);
-  });
-
-  it("gives two stacks, and two resources of one name under different parents, different Dockerfiles", () => {
-    const urn = (stack: string, parentType: string) =>
-      `urn:pulumi:${stack}::project::${parentType}$minimal-image:index:MinimalImage::app`;
-    const paths = [
-      dockerfilePath("dev", "app", urn("dev", "pulumi:pulumi:Stack")),
-      dockerfilePath("prod", "app", urn("prod", "pulumi:pulumi:Stack")),
-      dockerfilePath("dev", "app", urn("dev", "team:index:Service")),
-    ];
-    assert.equal(new Set(paths).size, 3, paths.join(", "));
-    for (const file of paths)
-      assert.match(file, /^\.minimal-image\/(dev|prod)\/app-[0-9a-f]{12}\/Dockerfile$/);
   });
 
   it("names the Dockerfile per resource name and stack, and no name reaches outside its folder", async () => {

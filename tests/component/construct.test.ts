@@ -6,12 +6,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ComponentProvider } from "@pulumi/pulumi/provider/experimental";
 import * as providerServer from "@pulumi/pulumi/provider/server";
-import { InputError } from "../components/errors";
-import { ReplicaOptionsInput } from "../components/deploy";
-import { ImageReport } from "../components/inspect";
-import { imageReport, MINIMAL_IMAGE_OUTPUTS } from "./support/report";
-import { MinimalImage as Component, MinimalImageArgs } from "../components/minimal-image";
-import { Declared, isSecretInput, setRecordingMocks, settle } from "./support/pulumi";
+import { InputError } from "../../components/validation";
+import { ReplicaOptionsInput } from "../../components/deploy";
+import { ImageReport } from "../../components/inspect";
+import { imageReport, MINIMAL_IMAGE_OUTPUTS } from "../support/report";
+import { MinimalImage as Component, MinimalImageArgs } from "../../components/minimal-image";
+import { Declared, isSecretInput, setRecordingMocks, settle } from "../support/pulumi";
 
 // Another language's program reaches MinimalImage through the plugin host: the engine sends the inputs
 // over gRPC, the provider server deserializes them (plain values stay plain; secrets and values that carry
@@ -19,7 +19,7 @@ import { Declared, isSecretInput, setRecordingMocks, settle } from "./support/pu
 // constructor. These tests send inputs in that wire form through the server's own deserialization and
 // compare what construct declares and returns with what the TypeScript API does for the same values.
 
-const ROOT = path.join(__dirname, "..");
+const ROOT = path.join(__dirname, "..", "..");
 const TYPE = "minimal-image:index:MinimalImage";
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 /** A resource of the calling program that an input depends on. */

@@ -7,10 +7,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
-import { runStack } from "../scripts/executor";
-import { LOCAL_BUILDERS, uniqueName } from "./support/env";
+import { runStack } from "../../harness/executor";
+import { LOCAL_BUILDERS, uniqueName } from "../support/env";
 
-const ROOT = path.join(__dirname, "..");
+const ROOT = path.join(__dirname, "..", "..");
 const PEERS = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).devDependencies as Record<
   string,
   string
@@ -122,6 +122,35 @@ describe("the packed package in a consumer project @integration", function () {
     }
     assert.equal(fs.existsSync(path.join(installed, "bin", "tests")), false);
     assert.equal(fs.existsSync(path.join(installed, "bin", "scripts")), false);
+  });
+
+  it("ships no test harness: no file imports dockerode or runs stack programs, and no runtime dependency brings it", () => {
+    const installed = path.join(project, "node_modules", "minimal-image");
+    const shipped = (fs.readdirSync(installed, { recursive: true }) as string[]).filter((file) =>
+      /\.(js|ts)$/.test(file),
+    );
+    assert.ok(shipped.length > 20, `${shipped.length} files`);
+    for (const file of shipped) {
+      const text = fs.readFileSync(path.join(installed, file), "utf8");
+      assert.doesNotMatch(text, /["']dockerode["']|harness\/|runStack/, `${file} is harness code`);
+    }
+    const tree = exec("npm", ["ls", "--omit=dev", "--all", "--parseable"], project);
+    assert.doesNotMatch(tree, /node_modules\/dockerode$/m, "npm ls --omit=dev lists dockerode");
+  });
+
+  it("type-checks in a consumer under tsc --strict without skipLibCheck, as pulumi new sets it up", () => {
+    fs.writeFileSync(path.join(project, "index.ts"), PROGRAM);
+    const tsconfig = {
+      ...PULUMI_NEW_TSCONFIG,
+      compilerOptions: { ...PULUMI_NEW_TSCONFIG.compilerOptions, noEmit: true },
+    };
+    assert.equal("skipLibCheck" in tsconfig.compilerOptions, false);
+    fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
+    try {
+      exec(path.join(project, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], project);
+    } catch (error) {
+      assert.fail(`tsc --strict failed:\n${(error as { stdout?: string }).stdout ?? error}`);
+    }
   });
 
   it("its CLI renders a Dockerfile that runs as 65532, and the image built from it runs", async () => {

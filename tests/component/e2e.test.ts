@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LOCAL_BUILDERS } from "./support/env";
+import { LOCAL_BUILDERS } from "../support/env";
 
 function pulumiOnPath(): boolean {
   try {
@@ -30,7 +30,7 @@ describe("the root stack through the Automation API @integration", function () {
   it("builds, pushes and measures pausle, runs 3 replicas, and destroys them", async () => {
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
     const stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: `e2e-${process.pid}`, workDir: path.join(__dirname, "..") },
+      { stackName: `e2e-${process.pid}`, workDir: path.join(__dirname, "..", "..") },
       {
         envVars: {
           PULUMI_BACKEND_URL: `file://${backend}`,

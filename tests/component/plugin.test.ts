@@ -9,7 +9,7 @@ import * as path from "node:path";
 // tests do the same without the Pulumi CLI: from a fresh clone of the committed tree, installed offline
 // from the npm cache, and from the tarball `npm pack` makes of it.
 
-const ROOT = path.join(__dirname, "..");
+const ROOT = path.join(__dirname, "..", "..");
 
 /**
  * What the plugin host does with a package folder (@pulumi/pulumi's cmd/run-plugin): require it, collect

@@ -5,11 +5,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { MinimalImage } from "../components/minimal-image";
-import { FakeRegistry, gzipLayer, MEDIA } from "./inspect/helpers";
-import { Declared, registrationsSettled, setRecordingMocks, settle } from "./support/pulumi";
+import { MinimalImage } from "../../components/minimal-image";
+import { FakeRegistry, gzipLayer, MEDIA } from "../inspect/helpers";
+import { Declared, registrationsSettled, setRecordingMocks, settle } from "../support/pulumi";
 
-const REPO_ROOT = path.join(__dirname, "..");
+const REPO_ROOT = path.join(__dirname, "..", "..");
 // Not a real binary: the count of requests is what is measured, not the inspection's verdict.
 const ENTRYPOINT = Buffer.from("not an ELF file");
 

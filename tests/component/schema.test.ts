@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { Extra, Libc, ReplicaRuntime, RestartPolicy, ServiceType, Toolchain } from "../components";
+import { Extra, Libc, ReplicaRuntime, RestartPolicy, ServiceType, Toolchain } from "../../components";
 import {
   formatSchema,
   generateSchema,
@@ -11,11 +11,11 @@ import {
   PropertySpec,
   ResourceSpec,
   SCHEMA_FILE,
-} from "../scripts/schema";
+} from "../../scripts/schema";
 
-import { MINIMAL_IMAGE_OUTPUTS } from "./support/report";
+import { MINIMAL_IMAGE_OUTPUTS } from "../support/report";
 
-const ROOT = path.join(__dirname, "..");
+const ROOT = path.join(__dirname, "..", "..");
 const TOKEN = "minimal-image:index:MinimalImage";
 const INPUTS = [
   "source",
@@ -307,7 +307,7 @@ function pythonCalls(file: string): {
   components: PythonValue[];
   outputs: string[];
 } {
-  const output = execFileSync("python3", [path.join(__dirname, "support", "python-calls.py"), file], {
+  const output = execFileSync("python3", [path.join(__dirname, "..", "support", "python-calls.py"), file], {
     encoding: "utf8",
     timeout: 30_000,
   });

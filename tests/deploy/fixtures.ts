@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { InputError } from "../../components/errors";
+import { InputError } from "../../components/validation";
 import {
   DockerReplicaOptions,
   KubernetesReplicaOptions,

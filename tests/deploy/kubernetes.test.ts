@@ -188,8 +188,9 @@ describe("deploy: dockerConfigJson", () => {
   it("refuses an empty server, a username with a colon and an empty password", () => {
     assertInputError(() => dockerConfigJson("", "ci", "pw"), "registry.server");
     assertInputError(() => dockerConfigJson("reg istry", "ci", "pw"), "registry.server");
-    assertInputError(() => dockerConfigJson("r", "", "pw"), "registry.username");
-    assertInputError(() => dockerConfigJson("r", "a:b", "pw"), "registry.username");
-    assertInputError(() => dockerConfigJson("r", "ci", ""), "registry.password");
+    assertInputError(() => dockerConfigJson("r", "ci", "pw"), "registry.server");
+    assertInputError(() => dockerConfigJson("registry.example", "", "pw"), "registry.username");
+    assertInputError(() => dockerConfigJson("registry.example", "a:b", "pw"), "registry.username");
+    assertInputError(() => dockerConfigJson("registry.example", "ci", ""), "registry.password");
   });
 });

@@ -141,7 +141,10 @@ describe("deploy: validateReplicaOptions", () => {
   });
 
   it("uses the given field path in messages", () => {
-    assertInputError(() => validateReplicaOptions({ count: -1 }, "image.replicas"), "image.replicas.count");
+    assertInputError(
+      () => validateReplicaOptions({ count: -1 }, ["image", "replicas"]),
+      "image.replicas.count",
+    );
   });
 
   // [what, raw options, field named by the error]
@@ -154,7 +157,7 @@ describe("deploy: validateReplicaOptions", () => {
 
     ["labels as an array", { labels: [] }, "replicas.labels"],
     ["a label key with spaces", { labels: { "bad key": "x" } }, 'replicas.labels["bad key"]'],
-    ["a label key over 63", { labels: { ["k".repeat(64)]: "x" } }, `replicas.labels["${"k".repeat(64)}"]`],
+    ["a label key over 63", { labels: { ["k".repeat(64)]: "x" } }, `replicas.labels.${"k".repeat(64)}`],
     [
       "a label prefix with capitals",
       { labels: { "Example.com/a": "x" } },
@@ -165,10 +168,10 @@ describe("deploy: validateReplicaOptions", () => {
       { labels: { "minimal-image/replica-of": "x" } },
       'replicas.labels["minimal-image/replica-of"]',
     ],
-    ["a label value with spaces", { labels: { a: "b c" } }, 'replicas.labels["a"]'],
-    ["a label value over 63", { labels: { a: "v".repeat(64) } }, 'replicas.labels["a"]'],
-    ["a label value ending in -", { labels: { a: "v-" } }, 'replicas.labels["a"]'],
-    ["a number as label value", { labels: { a: 1 } }, 'replicas.labels["a"]'],
+    ["a label value with spaces", { labels: { a: "b c" } }, "replicas.labels.a"],
+    ["a label value over 63", { labels: { a: "v".repeat(64) } }, "replicas.labels.a"],
+    ["a label value ending in -", { labels: { a: "v-" } }, "replicas.labels.a"],
+    ["a number as label value", { labels: { a: 1 } }, "replicas.labels.a"],
 
     ["ports as a string", { ports: "80" }, "replicas.ports"],
     ["port 0", { ports: [0] }, "replicas.ports[0]"],
@@ -177,8 +180,8 @@ describe("deploy: validateReplicaOptions", () => {
     ["a duplicate port", { ports: [80, 80] }, "replicas.ports"],
 
     ["env as an array", { env: ["A=1"] }, "replicas.env"],
-    ["an env name starting with a digit", { env: { "1A": "x" } }, "replicas.env.1A"],
-    ["an env name with -", { env: { "A-B": "x" } }, "replicas.env.A-B"],
+    ["an env name starting with a digit", { env: { "1A": "x" } }, 'replicas.env["1A"]'],
+    ["an env name with -", { env: { "A-B": "x" } }, 'replicas.env["A-B"]'],
     ["a number as env value", { env: { A: 1 } }, "replicas.env.A"],
     ["a NUL in an env value", { env: { A: "a\0b" } }, "replicas.env.A"],
 
@@ -352,8 +355,8 @@ describe("deploy: validateReplicaOptions", () => {
 
 describe("deploy: dnsSubdomain", () => {
   it("accepts dotted lowercase names and rejects others", () => {
-    assert.equal(dnsSubdomain("pull.secret-1", "f"), "pull.secret-1");
+    assert.equal(dnsSubdomain("pull.secret-1", ["f"]), "pull.secret-1");
     for (const bad of ["", "Pull", "a..b", "-a", "a_b", "a".repeat(254), 5])
-      assertInputError(() => dnsSubdomain(bad, "f"), "f");
+      assertInputError(() => dnsSubdomain(bad, ["f"]), "f");
   });
 });

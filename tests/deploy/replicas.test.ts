@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
-import { StackRunError, StackRunResult } from "../../scripts/executor";
+import { StackRunError, StackRunResult } from "../../harness/executor";
 import { removeRepositories } from "../support/engine";
 import { LOCAL_REGISTRY } from "../support/env";
 import { containersOf, TestStack } from "../support/stack";

@@ -5,15 +5,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
-import { buildContext } from "../components/build";
-import { engineError } from "../components/engine";
-import { programLocation, runStack, StackRunError } from "../scripts/executor";
-import { dockerRemoteImage } from "../scripts/executor/docker-remote-image";
-import { mapSecrets } from "../scripts/executor/executor";
-import { removeImages } from "./support/engine";
-import { LOCAL_BUILDERS, uniqueName } from "./support/env";
+import { buildContext } from "../../harness/engine/build";
+import { engineError } from "../../harness/engine/engine-error";
+import { programLocation, runStack, StackRunError } from "../../harness/executor";
+import { dockerRemoteImage } from "../../harness/executor/docker-remote-image";
+import { mapSecrets } from "../../harness/executor/executor";
+import { removeImages } from "../support/engine";
+import { LOCAL_BUILDERS, uniqueName } from "../support/env";
 
-const FIXTURE = path.join(__dirname, "fixtures", "replica-stack");
+const FIXTURE = path.join(__dirname, "..", "fixtures", "replica-stack");
 
 describe("local executor", function () {
   this.timeout(120_000);

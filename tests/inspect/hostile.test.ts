@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { outsideText } from "../../components/errors";
+import { outsideText } from "../../components/outside-text";
 import { inspectImage, RegistryClient, type InspectOptions } from "../../components/inspect";
 import { LayerStack } from "../../components/inspect/layers";
 import { runCli } from "../support/capture";

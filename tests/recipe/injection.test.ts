@@ -5,8 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { parse as parseShell } from "shell-quote";
-import { renderBuild } from "../components/build";
-import { InputError } from "../components/errors";
+import { renderBuild } from "../../components/render";
+import { InputError } from "../../components/validation";
 
 /**
  * No recipe value can add a Dockerfile instruction or run a shell command of its own: every field is fed
@@ -14,7 +14,7 @@ import { InputError } from "../components/errors";
  * the same instructions as a benign value, where the real /bin/sh sees the value as the one argument it is.
  */
 
-const EXAMPLES = path.join(__dirname, "..", "examples");
+const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 const PAUSLE = path.join(EXAMPLES, "pausle");
 /** A benign value: a plain word that appears nowhere else in a rendered Dockerfile. */
 const MARKER = "zq7marker";

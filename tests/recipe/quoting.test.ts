@@ -2,9 +2,10 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildLocally, renderBuild } from "../components/build";
-import { LOCAL_BUILDERS, uniqueName } from "./support/env";
-import { docker, removeClassicStageImages, removeImages } from "./support/engine";
+import { buildLocally } from "../../harness/engine/build";
+import { renderBuild } from "../../components/render";
+import { LOCAL_BUILDERS, uniqueName } from "../support/env";
+import { docker, removeClassicStageImages, removeImages } from "../support/engine";
 
 /** A value full of shell syntax that the recipe accepts; it must reach the compiler and the program intact. */
 const TRICKY = `it's; $(id) \`id\` "q" & | * ~ #`;

@@ -3,12 +3,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
-import { renderBuild } from "../components/build";
-import { InputError } from "../components/errors";
-import { defaultBuilders, RecipeOptions, resolveRecipe } from "../components/recipe";
+import { renderBuild } from "../../components/render";
+import { InputError } from "../../components/validation";
+import { defaultBuilders, RecipeOptions, resolveRecipe } from "../../components/recipe";
 
-const EXAMPLES = path.join(__dirname, "..", "examples");
-const GOLDEN = path.join(__dirname, "golden");
+const EXAMPLES = path.join(__dirname, "..", "..", "examples");
+const GOLDEN = path.join(__dirname, "..", "golden");
 const NO_ENV = {};
 
 /** Golden cases: the exact Dockerfile users get with the pinned default builders. */

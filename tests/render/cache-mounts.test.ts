@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { renderBuild } from "../components/build";
-import { RecipeOptions } from "../components/recipe";
-import { runCli } from "./support/capture";
+import { renderBuild } from "../../components/render";
+import { RecipeOptions } from "../../components/recipe";
+import { runCli } from "../support/capture";
 
-const EXAMPLES = path.join(__dirname, "..", "examples");
+const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 const NO_ENV = {};
 const MOUNT = /--mount=type=cache,id=([^,]+),target=([^,]+),sharing=(shared|locked)/g;
 

@@ -4,10 +4,12 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { listContextFiles } from "../components/build";
-import { InputError } from "../components/errors";
+import { listContextFiles } from "../../components/render";
+import { InputError } from "../../components/validation";
 
-const BUILD_MODULE = path.join(__dirname, "..", "components", "build");
+const RENDER_MODULE = path.join(__dirname, "..", "..", "components", "render");
+// The harness's context packer: what would block on a FIFO were one listed.
+const PACK_MODULE = path.join(__dirname, "..", "..", "harness", "engine", "build");
 
 /**
  * Runs a script in a child Node that can load the TypeScript sources, and returns what it printed. A read
@@ -59,10 +61,11 @@ describe("build context", () => {
 
     it("refuses a FIFO, naming the file and the fix, without opening it", () => {
       const printed = runBounded(`
-        const { packContext, renderBuild, renderedContext } = require(${JSON.stringify(BUILD_MODULE)});
+        const { renderBuild } = require(${JSON.stringify(RENDER_MODULE)});
+        const { packContext, renderedContext } = require(${JSON.stringify(PACK_MODULE)});
         try {
           // Were the FIFO listed, packing would block on it: the time limit catches that.
-          const rendered = renderBuild(${JSON.stringify(dir)}, { toolchain: "c" }, { env: {}, sourceField: "<dir>" });
+          const rendered = renderBuild(${JSON.stringify(dir)}, { toolchain: "c" }, { env: {}, sourceField: ["<dir>"] });
           packContext(renderedContext(rendered)).resume().on("end", () => console.log(JSON.stringify({ packed: true })));
         } catch (error) {
           console.log(JSON.stringify({ name: error.name, field: error.field, message: error.message }));
@@ -81,7 +84,8 @@ describe("build context", () => {
     it("skips a FIFO that .dockerignore excludes, and packs the rest", () => {
       fs.writeFileSync(path.join(dir, ".dockerignore"), "pipe\nbuild\ndocs\n*.md\n");
       const printed = runBounded(`
-        const { packContext, renderBuild, renderedContext } = require(${JSON.stringify(BUILD_MODULE)});
+        const { renderBuild } = require(${JSON.stringify(RENDER_MODULE)});
+        const { packContext, renderedContext } = require(${JSON.stringify(PACK_MODULE)});
         const rendered = renderBuild(${JSON.stringify(dir)}, { toolchain: "c" }, { env: {} });
         let bytes = 0;
         packContext(renderedContext(rendered))

@@ -1,12 +1,13 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { BuildError, buildLocally, renderBuild } from "../components/build";
-import { parseElf } from "../components/inspect/elf";
-import { RecipeOptions } from "../components/recipe";
-import { LOCAL_BUILDERS, uniqueName } from "./support/env";
-import { docker, httpBody, imageFiles, removeClassicStageImages, removeImages } from "./support/engine";
+import { BuildError, buildLocally } from "../../harness/engine/build";
+import { renderBuild } from "../../components/render";
+import { parseElf } from "../../components/inspect/elf";
+import { RecipeOptions } from "../../components/recipe";
+import { LOCAL_BUILDERS, uniqueName } from "../support/env";
+import { docker, httpBody, imageFiles, removeClassicStageImages, removeImages } from "../support/engine";
 
-const EXAMPLES = path.join(__dirname, "..", "examples");
+const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 
 interface Case {
   title: string;

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { staticCheckCommand } from "../components/build";
+import { staticCheckCommand } from "../../components/render";
 
 /** Runs the builder-stage check with the machine's own sh and od, as a builder image would. */
 function check(binary: string): { status: number | null; stderr: string } {

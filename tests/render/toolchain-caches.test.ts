@@ -8,14 +8,13 @@ import {
   DOCKERFILE_IN_CONTEXT,
   packContext,
   renderedContext,
-  renderBuild,
-  RenderedBuild,
-} from "../components/build";
-import { buildCacheRecords, cacheMountsSince, pruneBuildCacheRecord } from "./support/build-cache";
-import { LOCAL_BUILDERS, uniqueName } from "./support/env";
-import { docker, httpBody, imageFiles, removeImages } from "./support/engine";
+} from "../../harness/engine/build";
+import { renderBuild, RenderedBuild } from "../../components/render";
+import { buildCacheRecords, cacheMountsSince, pruneBuildCacheRecord } from "../support/build-cache";
+import { LOCAL_BUILDERS, uniqueName } from "../support/env";
+import { docker, httpBody, imageFiles, removeImages } from "../support/engine";
 
-const EXAMPLES = path.join(__dirname, "..", "examples");
+const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 
 /** The entrypoint binary's bytes, read from the image's layers. */
 async function binaryOf(tag: string, binary: string): Promise<Buffer> {

@@ -1,4 +1,4 @@
-export { LOCAL_BUILDERS } from "../../scripts/local-builders";
+export { LOCAL_BUILDERS } from "../../harness/local-builders";
 
 /** The local registry `scripts/dev-env up` starts. */
 export const LOCAL_REGISTRY = "127.0.0.1:5000";

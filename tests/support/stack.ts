@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
-import { runStack, StackRunOptions, StackRunResult } from "../../scripts/executor";
+import { runStack, StackRunOptions, StackRunResult } from "../../harness/executor";
 import { LOCAL_BUILDERS } from "./env";
 
 /**
