@@ -14,7 +14,7 @@ import {
   validateReplicaOptions,
 } from "./deploy";
 import { formatSizeReport, ImageReport, inspectImage, InspectOptions } from "./inspect";
-import { buildInput, dockerfilePath, validateCacheFrom, writeDockerfile } from "./publish";
+import { buildInput, DOCKERFILE_FOLDER, dockerfilePath, validateCacheFrom, writeDockerfile } from "./publish";
 import { RecipeOptions } from "./recipe";
 import { DEFAULT_PLATFORM, validatePlatform } from "./platform";
 import { pushName, RegistryInput, validateRegistry } from "./registry";
@@ -104,23 +104,19 @@ export class MinimalImage extends pulumi.ComponentResource {
     const { inspect = inspectImage, programDir = process.cwd(), ...resourceOpts } = opts;
     // Every plain input is checked before anything is declared, this component included; Outputs are
     // checked when they resolve.
-    const plan = planImage(name, args, programDir);
+    const plan = planImage(name, args, programDir, scopeName(name, resourceOpts.aliases));
     super("minimal-image:index:MinimalImage", name, {}, resourceOpts);
     const { registry, rendered, platform } = plan;
     const password = registry.password;
 
-    // The URN only names the Dockerfile's folder. Taken as a plain promise, it adds no dependency on this
-    // component, which would wait for its own children, this image among them.
-    const ownUrn = pulumi.output(new Promise<string>((resolve) => this.urn.apply(resolve)));
     const build = pulumi
-      .all([rendered, platform, args.buildArgs, plan.cacheFrom, ownUrn])
-      .apply(([r, p, buildArgs, cacheFrom, resourceUrn]) =>
-        buildInput(
-          r,
-          writeDockerfile(r, dockerfilePath(pulumi.getStack(), name, resourceUrn), programDir),
-          programDir,
-          { platform: p, args: buildArgs, cacheFrom },
-        ),
+      .all([rendered, platform, args.buildArgs, plan.cacheFrom])
+      .apply(([r, p, buildArgs, cacheFrom]) =>
+        buildInput(r, writeDockerfile(r, dockerfilePath(r), programDir), programDir, {
+          platform: p,
+          args: buildArgs,
+          cacheFrom,
+        }),
       );
     const image = new docker.Image(
       name,
@@ -212,37 +208,36 @@ export class MinimalImage extends pulumi.ComponentResource {
           }
         : undefined;
     if (options.runtime === "docker") {
-      const setName = `${name}-${plan.generation}`;
       const network =
         options.network === undefined
-          ? new docker.Network(
-              `${name}-net`,
-              { name: `${name}-${plan.stackScope}-net`, driver: "bridge" },
-              parent,
-            ).name
+          ? new docker.Network(`${name}-net`, { name: `${plan.objectName}-net`, driver: "bridge" }, parent)
+              .name
           : undefined;
+      // Pulls go to the engine the user's Docker provider names, with the registry's credentials added.
       const pullProvider =
         credentials &&
         new docker.Provider(
           `${name}-pull`,
           {
+            ...dockerEngineSettings(this.getProvider("docker:index:Container")),
             registryAuth: [
               { address: credentials.server, username: credentials.username, password: credentials.password },
             ],
           },
           parent,
         );
-      const specs = dockerReplicaSpecs({ name: setName, imageRef, options, platform });
-      const containers = createDockerReplicas(setName, specs, parent, { network, pullProvider });
+      const specs = dockerReplicaSpecs({ name: plan.setName, imageRef, options, platform });
+      // A fixed host port cannot be held by two containers: such a replica is replaced in place (the
+      // provider deletes before it replaces), a brief gap, instead of starting a new generation beside it.
+      const containers = createDockerReplicas(plan.setName, specs, parent, { network, pullProvider });
       return { names: pulumi.all(containers.map((container) => container.name)) };
     }
-    const objectName = `${name}-${plan.stackScope}`;
     const spec = kubernetesReplicaSpec({
-      name: objectName,
+      name: plan.objectName,
       imageRef,
       options,
       platform,
-      pullSecretName: credentials && `${objectName}-pull`,
+      pullSecretName: credentials && `${plan.objectName}-pull`,
     });
     const created = createKubernetesReplicas(name, spec, parent, credentials);
     return {
@@ -265,13 +260,18 @@ interface ImagePlan {
   /** The platform when known at program time (replica resources need it then), else the default. */
   platformNow: string;
   replicas?: ReplicaOptions;
-  /** 8 hex digits naming this project and stack: object names carry it, so stacks never collide. */
-  stackScope: string;
   /**
-   * 8 hex digits naming the stack and the image generation (the build's context digest, platform, build
-   * arguments and replica settings but their count), for Docker replica names.
+   * `<name>-<8 hex of project, stack and name>`: the Kubernetes objects and the Docker network. Stacks never
+   * collide, and aliasing the component keeps the name it aliases.
    */
-  generation: string;
+  objectName: string;
+  /**
+   * `<name>-<8 hex>` naming the Docker replicas `<setName>-<i>`: the hex names the stack and the image
+   * generation (everything that makes the pushed image, and the replica settings but their count), so a new
+   * build starts its replicas under new names before the old ones go. With a fixed host port it is
+   * {@link objectName}: the replica is replaced in place.
+   */
+  setName: string;
 }
 
 /** Short, stable digest of some strings. */
@@ -280,7 +280,7 @@ function shortHash(parts: unknown[]): string {
 }
 
 /** Checks every input that is known now, in the order the fields are documented, before anything is declared. */
-function planImage(name: string, args: MinimalImageArgs, programDir: string): ImagePlan {
+function planImage(name: string, args: MinimalImageArgs, programDir: string, scope: string): ImagePlan {
   if (args === undefined || args === null || typeof args !== "object") {
     throw new InputError(
       "args",
@@ -298,6 +298,7 @@ function planImage(name: string, args: MinimalImageArgs, programDir: string): Im
     ([source, recipe, names, max]) =>
       renderBuild(path.resolve(programDir, String(source ?? "")), recipe, {
         gates: { buildArgNames: names, maxImageBytes: checkBudget(max) },
+        keepOut: path.join(programDir, DOCKERFILE_FOLDER),
       }),
   );
   const tag = args.tag ?? "latest";
@@ -307,13 +308,32 @@ function planImage(name: string, args: MinimalImageArgs, programDir: string): Im
   const platform = known(args.platform, (raw) => validatePlatform(raw));
   const cacheFrom = known(args.cacheFrom, validateCacheFrom);
   const replicas = replicaOptions(args.replicas, registry);
-  const scope = [pulumi.getProject(), pulumi.getStack(), name];
-  // A new count adds or removes replicas of the same generation; anything else starts a new generation.
-  const spec = replicas && { ...replicas, count: undefined };
-  const buildKey = rendered.now && [
-    contextDigest(rendered.now.recipe.sourceDir, rendered.now.contextFiles, rendered.now.dockerfile),
-    isPlain(args.buildArgs) ? args.buildArgs : "later",
-  ];
+  const stackScope = [pulumi.getProject(), pulumi.getStack(), scope];
+  const objectName = `${name}-${shortHash(stackScope)}`;
+  let setName = objectName;
+  if (replicas !== undefined && replicas.count > 0) {
+    // Kubernetes rolls a Deployment's pods itself, and a fixed host port is replaced in place: only other
+    // Docker replicas start each image generation under names of its own.
+    const generations =
+      replicas.runtime === "docker" && !replicas.publishedPorts.some((port) => port.hostPort !== undefined);
+    if (generations) {
+      requireKnownImage(args, registry);
+      // Every input that makes the pushed image is plain here. A new count adds or removes replicas of the
+      // same generation; anything else starts a new generation.
+      const built = rendered.now!;
+      const generation = [
+        contextDigest(built.recipe.sourceDir, built.contextFiles, built.dockerfile),
+        args.buildArgs ?? null,
+        platform.now,
+        imageName.now,
+        registry.server,
+        cacheFrom.now ?? null,
+        { ...replicas, count: undefined },
+      ];
+      setName = `${name}-${shortHash([...stackScope, generation])}`;
+    }
+    checkReplicaNames(replicas, setName, objectName, registry, platform.now!);
+  }
   return {
     registry,
     rendered: rendered.output,
@@ -323,8 +343,100 @@ function planImage(name: string, args: MinimalImageArgs, programDir: string): Im
     cacheFrom: cacheFrom.output,
     platformNow: platform.now ?? DEFAULT_PLATFORM,
     replicas,
-    stackScope: shortHash(scope),
-    generation: shortHash([...scope, buildKey ?? "later", platform.now ?? "later", spec]),
+    objectName,
+    setName,
+  };
+}
+
+/**
+ * The inputs that make the pushed image name the generation of Docker replicas, so they must be known when
+ * the program runs; an Output among them (a secret, or a value from another resource) is refused: Docker
+ * replicas cannot start a new generation beside the old one when the next one cannot be named.
+ */
+function requireKnownImage(args: MinimalImageArgs, registry: RegistryParts): void {
+  const fields: [string, unknown][] = [
+    ["source", args.source],
+    ["recipe", args.recipe],
+    ["imageName", args.imageName],
+    ["tag", args.tag],
+    ["registry.server", registry.server],
+    ["platform", args.platform],
+    ["buildArgs", args.buildArgs],
+    ["cacheFrom", args.cacheFrom],
+    ["maxImageBytes", args.maxImageBytes],
+  ];
+  const pending = fields.find(([, value]) => !isPlain(value));
+  if (pending !== undefined) {
+    throw new InputError(
+      pending[0].split("."),
+      "is an Output (a secret, or a value from another resource), but replicas are named after the image they run, which must be known when the program runs",
+      "Give it as a plain value (e.g. from config), or leave out replicas and run the image from `imageRef` elsewhere",
+    );
+  }
+}
+
+/** A digest that stands in for the pushed one, so the replica specs are checked before anything is declared. */
+const STAND_IN_DIGEST = `sha256:${"0".repeat(64)}`;
+
+/**
+ * Builds the replica specs once with a stand-in image, so that every name they derive (a Service's, a pull
+ * secret's, each container's) is checked before the first registration, not after the image is declared.
+ */
+function checkReplicaNames(
+  options: ReplicaOptions,
+  setName: string,
+  objectName: string,
+  registry: RegistryParts,
+  platform: string,
+): void {
+  const imageRef = `${registry.server}/stand-in@${STAND_IN_DIGEST}`;
+  if (options.runtime === "docker") dockerReplicaSpecs({ name: setName, imageRef, options, platform });
+  else {
+    const pullSecretName = typeof registry.username === "string" ? `${objectName}-pull` : undefined;
+    kubernetesReplicaSpec({ name: objectName, imageRef, options, platform, pullSecretName });
+  }
+}
+
+/**
+ * The name the component's children are scoped by: its own, or the name of its first alias, so that an
+ * alias (a rename) keeps every child's name and nothing is replaced.
+ */
+function scopeName(name: string, aliases: pulumi.ComponentResourceOptions["aliases"]): string {
+  const first = aliases?.[0];
+  if (typeof first === "string") return first.slice(first.lastIndexOf("::") + 2) || name;
+  if (first !== undefined && !pulumi.Output.isInstance(first)) {
+    const aliasName = (first as pulumi.Alias).name;
+    if (typeof aliasName === "string") return aliasName;
+  }
+  return name;
+}
+
+/**
+ * The engine settings of the user's Docker provider (host, context, TLS material), for a provider the
+ * component makes to pull with credentials: an explicit `docker.Provider` among the component's providers,
+ * else the stack's `docker:` configuration, as the default provider reads it.
+ */
+function dockerEngineSettings(provider: pulumi.ProviderResource | undefined): docker.ProviderArgs {
+  if (provider instanceof docker.Provider) {
+    return {
+      host: provider.host,
+      context: provider.context,
+      certPath: provider.certPath,
+      caMaterial: provider.caMaterial,
+      certMaterial: provider.certMaterial,
+      keyMaterial: provider.keyMaterial,
+    };
+  }
+  const config = new pulumi.Config("docker");
+  const sshOpts = config.getObject<string[]>("sshOpts");
+  return {
+    host: config.get("host"),
+    context: config.get("context"),
+    certPath: config.get("certPath"),
+    caMaterial: config.get("caMaterial"),
+    certMaterial: config.get("certMaterial"),
+    keyMaterial: config.getSecret("keyMaterial"),
+    ...(sshOpts ? { sshOpts } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import {
   rejectDuplicates,
   rejectUnknownKeys,
 } from "../validation";
+import { cpuMillisRoundTrips, cpusAsReadBack } from "./read-back";
 
 /** Where replicas run. */
 export const ReplicaRuntime = {
@@ -330,6 +331,18 @@ function dockerOptions(
     "restartPolicy",
   ]);
   const cpuMillis = integer(input.cpuMillis ?? DEFAULT_CPU_MILLIS, [...field, "cpuMillis"], 10, 64_000);
+  if (!cpuMillisRoundTrips(cpuMillis)) {
+    const near = [cpuMillis + 1, cpuMillis - 1].map(function nearest(start) {
+      let m = Math.min(64_000, Math.max(100, start));
+      while (!cpuMillisRoundTrips(m)) m += start > cpuMillis ? 1 : -1;
+      return m;
+    });
+    throw new InputError(
+      [...field, "cpuMillis"],
+      `${cpuMillis} comes back from the Docker provider as cpus "${cpusAsReadBack(cpuMillis)}", another limit, so every update would replace the replicas`,
+      `Give a limit the provider keeps, e.g. ${[...new Set(near)].join(" or ")}.`,
+    );
+  }
   return {
     ...common,
     runtime: "docker",

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DigestRefInput } from "./digest";
 import { ContainerSpec, replicaName } from "./docker";
 import { KubernetesReplicaSpec, dockerConfigJson } from "./kubernetes";
+import { cpusAsReadBack, memoryMiB } from "./read-back";
 import { InputError } from "../validation";
 
 /** Options for the replica resources; `parent` is the component that owns them. */
@@ -28,8 +29,6 @@ export interface KubernetesReplicas {
   /** Ready pods as last reported by the Deployment's status; 0 while none is. */
   readyReplicas: pulumi.Output<number>;
 }
-
-const MIB = 1024 * 1024;
 
 /**
  * Creates the Deployment (and Service) of {@link kubernetesReplicaSpec}, plus, given `registryCreds`, the
@@ -135,10 +134,10 @@ export function createDockerReplicas(
         readOnly: spec.readOnlyRootFilesystem,
         capabilities: { drops: spec.capDrop },
         securityOpts: spec.securityOpts,
-        // The provider counts memory in MiB; validation guarantees a whole number.
-        memory: spec.memoryLimitBytes / MIB,
-        memorySwap: spec.memoryLimitBytes / MIB,
-        cpus: String(spec.cpuMillis / 1000),
+        // Each in the form the provider's Read stores, so an unchanged replica shows no diff.
+        memory: memoryMiB(spec.memoryLimitBytes),
+        memorySwap: memoryMiB(spec.memoryLimitBytes),
+        cpus: cpusAsReadBack(spec.cpuMillis),
         restart: spec.restartPolicy,
         labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
         envs: spec.env,

@@ -8,42 +8,44 @@ import { parseImageReference } from "../reference";
 /** At most this many cache sources: each is pulled before the build. */
 const MAX_CACHE_FROM = 16;
 
-/** A path segment made of safe characters only: anything else, dots included, becomes `_`. */
-function safeSegment(text: string): string {
-  return text.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64) || "_";
-}
+/** The folder, in the program's folder, where the component writes Dockerfiles (add it to `.gitignore`). */
+export const DOCKERFILE_FOLDER = ".minimal-image";
 
 /**
- * Where the component writes a resource's Dockerfile, relative to the Pulumi program's folder: under the
- * `.minimal-image` folder the package owns, one folder per stack, then one per resource URN (its readable
- * name plus a hash of the URN), so two stacks or two same-named resources under different parents never
- * share a file, and no name can reach outside the folder.
+ * Where the component writes a rendered build's Dockerfile, relative to the Pulumi program's folder:
+ * `.minimal-image/<hash of its text and ignore patterns>/Dockerfile`. The path follows the content alone, not
+ * the stack, the resource's name or its parent, so renaming a stack or aliasing the component rebuilds
+ * nothing; two builds that render alike share one file, which is harmless as it holds the same text.
  */
-export function dockerfilePath(stack: string, resourceName: string, urn: string): string {
-  const urnHash = createHash("sha256").update(urn).digest("hex").slice(0, 12);
-  return path.posix.join(
-    ".minimal-image",
-    safeSegment(stack),
-    `${safeSegment(resourceName)}-${urnHash}`,
-    "Dockerfile",
-  );
+export function dockerfilePath(rendered: RenderedBuild): string {
+  const key = createHash("sha256")
+    .update(JSON.stringify([rendered.dockerfile, rendered.ignorePatterns ?? null]))
+    .digest("hex")
+    .slice(0, 16);
+  return path.posix.join(DOCKERFILE_FOLDER, key, "Dockerfile");
 }
 
 /**
- * Writes the rendered Dockerfile at `relative` (from {@link dockerfilePath}) under `programDir`, only when
- * its text changed. The provider hashes the Dockerfile's content with the context, and diffs its path as an
+ * Writes the rendered Dockerfile at `relative` (from {@link dockerfilePath}) under `programDir`, and beside it
+ * the `Dockerfile.dockerignore` of a build whose context holds `.minimal-image/` itself, each only when its
+ * text changed. The provider hashes the Dockerfile's content with the context, and diffs its path as an
  * input, so a stable path plus unchanged text means no rebuild. It is written during previews too: the
  * provider's check reads it then.
  * @returns `relative`, as the provider resolves it against its working directory.
  */
 export function writeDockerfile(rendered: RenderedBuild, relative: string, programDir: string): string {
   const full = path.join(programDir, relative);
-  const current = fs.existsSync(full) ? fs.readFileSync(full, "utf8") : undefined;
-  if (current !== rendered.dockerfile) {
-    fs.mkdirSync(path.dirname(full), { recursive: true });
-    fs.writeFileSync(full, rendered.dockerfile);
-  }
+  writeIfChanged(full, rendered.dockerfile);
+  if (rendered.ignorePatterns)
+    writeIfChanged(`${full}.dockerignore`, `${rendered.ignorePatterns.join("\n")}\n`);
   return relative;
+}
+
+function writeIfChanged(file: string, text: string): void {
+  const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+  if (current === text) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
 }
 
 /** The parts of `docker.Image`'s `build` input that minimal-image decides. */

@@ -14,16 +14,49 @@ function specialKind(entry: fs.Dirent): string | undefined {
 }
 
 /**
+ * The ignore patterns a build of `contextDir` uses, with Docker's and the provider's precedence (pulumi-docker
+ * `getIgnorePatterns`, provider/provider.go): `<dockerfile>.dockerignore` when it exists, else the context's
+ * own `.dockerignore`, else none.
+ */
+export function ignorePatterns(contextDir: string, dockerfile?: string): string[] {
+  for (const file of [dockerfile && `${dockerfile}.dockerignore`, path.join(contextDir, ".dockerignore")]) {
+    if (file && fs.existsSync(file)) {
+      return fs
+        .readFileSync(file, "utf8")
+        .split(/\r?\n/)
+        .filter((line) => line.trim() !== "");
+    }
+  }
+  return [];
+}
+
+/**
+ * The pattern that keeps `folder` out of a build of `contextDir`, or none when the folder is not inside it.
+ * The component writes its Dockerfiles under the program's `.minimal-image/`: with `source: "."` that
+ * folder is inside the context, and its files, another stack's included, must not change what is built.
+ */
+export function exclusionPattern(contextDir: string, folder: string): string | undefined {
+  const relative = path.relative(contextDir, folder);
+  if (relative === "" || relative.startsWith("..") || path.isAbsolute(relative)) return undefined;
+  return relative.split(path.sep).join("/");
+}
+
+/**
  * The files `docker build` sends for a folder: every file below it, minus what its `.dockerignore` excludes
  * (Docker's own pattern rules, `!` exceptions included). Paths are relative, `/`-separated and sorted, so
  * the list is the same on every machine. A FIFO, socket or device that is not excluded is refused: reading
  * one would block the context packer or send endless data. Only directory entries are read, never a file.
  * @param field how the folder is named in errors.
+ * @param patterns the ignore patterns; default the folder's `.dockerignore`.
  */
-export function listContextFiles(contextDir: string, field: FieldPath = ["source"]): string[] {
+export function listContextFiles(
+  contextDir: string,
+  field: FieldPath = ["source"],
+  patterns: readonly string[] = ignorePatterns(contextDir),
+): string[] {
   const ignoreFile = path.join(contextDir, ".dockerignore");
   const ignore = dockerignore({ ignorecase: false });
-  if (fs.existsSync(ignoreFile)) ignore.add(fs.readFileSync(ignoreFile, "utf8").split(/\r?\n/));
+  ignore.add([...patterns]);
   const files: string[] = [];
   const walk = (relative: string): void => {
     for (const entry of fs.readdirSync(path.join(contextDir, relative), { withFileTypes: true })) {

@@ -2,7 +2,7 @@
  * The render stage: a resolved recipe becomes a multi-stage Dockerfile (with its static check and gates)
  * and the list of files its build context holds.
  */
-export { contextDigest, listContextFiles } from "./context";
+export { contextDigest, exclusionPattern, ignorePatterns, listContextFiles } from "./context";
 export {
   BuildGates,
   buildArgNames,

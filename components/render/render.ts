@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { FieldNamer, resolveRecipe, ResolvedRecipe, shellQuote } from "../recipe";
 import { CacheMount, Extra } from "../recipe/types";
 import { BUILD_DIR } from "../recipe/toolchain";
-import { listContextFiles } from "./context";
+import { exclusionPattern, ignorePatterns, listContextFiles } from "./context";
 import { staticCheckCommand } from "./static-check";
 import { describe, FieldPath, InputError } from "../validation";
 
@@ -19,6 +19,12 @@ export interface RenderedBuild {
   /** Files sent as the build context (the source folder less `.dockerignore`), relative and sorted. */
   contextFiles: string[];
   recipe: ResolvedRecipe;
+  /**
+   * When a folder had to be kept out of the context (see {@link RenderBuildContext.keepOut}): the context's
+   * `.dockerignore` patterns plus that folder's, for a `<Dockerfile>.dockerignore` beside the Dockerfile,
+   * which Docker and the provider read instead of the context's own.
+   */
+  ignorePatterns?: string[];
 }
 
 /** Statements that copy an extra from the builder into the final root filesystem, failing clearly if absent. */
@@ -63,6 +69,8 @@ export interface RenderBuildContext extends RenderOptions {
   env?: Record<string, string | undefined>;
   name?: FieldNamer;
   sourceField?: FieldPath;
+  /** A folder to keep out of the build context when it lies inside it, e.g. where Dockerfiles are written. */
+  keepOut?: string;
 }
 
 /**
@@ -182,6 +190,13 @@ export function renderBuild(
   context: RenderBuildContext = {},
 ): RenderedBuild {
   const recipe = resolveRecipe(source, options, context);
-  const contextFiles = listContextFiles(recipe.sourceDir, context.sourceField ?? ["source"]);
-  return { dockerfile: renderDockerfile(recipe, context), contextFiles, recipe };
+  const excluded = context.keepOut && exclusionPattern(recipe.sourceDir, context.keepOut);
+  const patterns = excluded ? [...ignorePatterns(recipe.sourceDir), excluded] : undefined;
+  const contextFiles = listContextFiles(recipe.sourceDir, context.sourceField ?? ["source"], patterns);
+  return {
+    dockerfile: renderDockerfile(recipe, context),
+    contextFiles,
+    recipe,
+    ...(patterns ? { ignorePatterns: patterns } : {}),
+  };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
+import { cpusAsReadBack } from "../../components/deploy/read-back";
 import { engineError } from "../engine/engine-error";
 import { onlyKnownKeys, objectInput, ResourceKind } from "./kind";
 import { sameValue } from "./state";
@@ -120,27 +121,26 @@ export function containerCreateOptions(inputs: Record<string, unknown>): Docker.
 }
 
 /**
- * How the engine reports back each field the provider reads into state, for a container created from
- * `inputs`: a field that reads back differently from what was declared would show as a diff on every
- * preview. Returns the field names that differ.
+ * The fields the bridged provider's Read stores from the engine's inspection, in its forms
+ * (terraform-provider-docker `resourceDockerContainerRead`, internal/provider/resource_docker_container_funcs.go):
+ * `cpus` as `nanoInt64ToDecimalString(NanoCPUs)` when set, `memory` in MiB, `memory_swap` in MiB when positive.
+ * The executor keeps these in state, so the next run diffs declared inputs against what was read back, as
+ * the provider does: a field declared in another spelling (cpus "1" for "1.0") replaces the container.
  */
-export function readBackDifferences(
+export function readBackState(
   inputs: Record<string, unknown>,
   info: Docker.ContainerInspectInfo,
-): string[] {
-  const wanted = containerCreateOptions(inputs);
+): Record<string, unknown> {
   const host = info.HostConfig;
-  const checks: [string, unknown, unknown][] = [
-    ["user", wanted.User ?? "", info.Config.User],
-    ["readOnly", wanted.HostConfig?.ReadonlyRootfs, host.ReadonlyRootfs],
-    ["memory", wanted.HostConfig?.Memory ?? 0, host.Memory],
-    ["memorySwap", wanted.HostConfig?.MemorySwap ?? 0, host.MemorySwap],
-    ["cpus", wanted.HostConfig?.NanoCpus ?? 0, host.NanoCpus],
-    ["restart", wanted.HostConfig?.RestartPolicy?.Name, host.RestartPolicy?.Name],
-    ["capabilities.drops", wanted.HostConfig?.CapDrop ?? null, host.CapDrop ?? null],
-    ["securityOpts", wanted.HostConfig?.SecurityOpt ?? null, host.SecurityOpt ?? null],
-  ];
-  return checks.filter(([, declared, actual]) => !sameValue(declared, actual)).map(([field]) => field);
+  return {
+    ...inputs,
+    user: info.Config.User,
+    readOnly: host.ReadonlyRootfs ?? false,
+    memory: Math.floor((host.Memory ?? 0) / MIB),
+    memorySwap: (host.MemorySwap ?? 0) > 0 ? Math.floor((host.MemorySwap ?? 0) / MIB) : host.MemorySwap,
+    ...((host.NanoCpus ?? 0) > 0 ? { cpus: cpusAsReadBack((host.NanoCpus ?? 0) / 1_000_000) } : {}),
+    restart: host.RestartPolicy?.Name,
+  };
 }
 
 /**
@@ -152,6 +152,7 @@ export function readBackDifferences(
 export const dockerContainer: ResourceKind = {
   updatesInPlace: false,
   deleteBeforeReplace: true,
+  diffsReadBack: true,
   computed: [],
 
   async check({ name, inputs }, old) {
@@ -188,14 +189,7 @@ export const dockerContainer: ResourceKind = {
           `local executor: container ${options.name} is not running after start (${info.State.Status})`,
         );
       }
-      const drift = readBackDifferences(checked, info);
-      if (drift.length > 0) {
-        throw new Error(
-          `local executor: container ${options.name} reads back differently from its inputs in ${drift.join(", ")}: ` +
-            "every preview would show a diff",
-        );
-      }
-      return { id: container.id, outputs: { ...checked, id: container.id } };
+      return { id: container.id, outputs: { ...readBackState(checked, info), id: container.id } };
     } catch (error) {
       await container.remove({ force: true }).catch(() => undefined);
       throw error;

@@ -165,7 +165,8 @@ export class Executor {
     const record = (operation: Operation, id?: string) =>
       this.records.push({ ...pick(reg), operation, inputs: stored, id });
 
-    if (old && oldInputs && kind.unchanged(oldInputs, stored)) {
+    const diffBase = kind.diffsReadBack && old ? withoutId(old.outputs) : oldInputs;
+    if (old && diffBase && kind.unchanged(diffBase, stored)) {
       this.next.resources[reg.urn] = old;
       record("same", old.id);
       return { id: old.id, outputs: old.outputs };
@@ -224,4 +225,9 @@ export class Executor {
       await kindOf(old.type).remove(old.id, old.outputs, executor.context);
     }
   }
+}
+
+/** State as a bridged provider keeps it: the read-back outputs, whose `id` is no input. */
+function withoutId(outputs: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(outputs).filter(([key]) => key !== "id"));
 }

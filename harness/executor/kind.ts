@@ -42,6 +42,11 @@ export interface ResourceKind {
   ): Promise<Record<string, unknown>>;
   /** True when the change from `old` to `checked` needs no action (the provider's Diff says none). */
   unchanged(old: Record<string, unknown>, checked: Record<string, unknown>): boolean;
+  /**
+   * The provider diffs against the state its Read stored (the outputs, less `id`), not against the last
+   * declared inputs: true for the bridged resources whose create reads the engine back.
+   */
+  diffsReadBack?: boolean;
   /** True when a change is applied in place rather than by replacement. */
   updatesInPlace: boolean;
   /** The provider itself asks for delete-before-replace (as the Docker bridge does for containers). */

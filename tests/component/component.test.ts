@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "../../components/validation";
 import { ImageReport } from "../../components/inspect";
@@ -76,7 +77,7 @@ describe("MinimalImage component (mocks)", () => {
       builderVersion: "BuilderBuildKit",
       platform: "linux/amd64",
     });
-    assert.match(declaredDockerfile(), /^\.minimal-image\/stack\/pausle-[0-9a-f]{12}\/Dockerfile$/);
+    assert.match(declaredDockerfile(), /^\.minimal-image\/[0-9a-f]{16}\/Dockerfile$/);
     const dockerfile = fs.readFileSync(path.join(programDir, declaredDockerfile()), "utf8");
     assert.match(dockerfile, /^FROM scratch$/m);
     assert.deepEqual(
@@ -106,15 +107,42 @@ describe("MinimalImage component (mocks)", () => {
     assert.match(fs.readFileSync(path.join(programDir, declaredDockerfile()), "utf8"), /^ARG VERSION$/m);
   });
 
-  it("names the Dockerfile per resource name and stack, and no name reaches outside its folder", async () => {
-    const image = new MinimalImage(
+  it("names the Dockerfile by its content: no resource name reaches the path, and an alias rebuilds nothing", async () => {
+    await resolved(create().imageRef);
+    const first = declaredDockerfile();
+    resources = [];
+    const renamed = new MinimalImage(
       "..",
       { source: "pausle", imageName: "pausle", registry: { server: "127.0.0.1:5000" } },
-      { programDir, inspect: async () => report() },
+      { programDir, inspect: async () => report(), aliases: [{ name: "pausle" }] },
     );
-    await resolved(image.imageRef);
-    assert.match(declaredDockerfile(), /^\.minimal-image\/stack\/__-[0-9a-f]{12}\/Dockerfile$/);
+    await resolved(renamed.imageRef);
+    assert.equal(declaredDockerfile(), first);
     assert.equal(fs.existsSync(path.join(programDir, "Dockerfile")), false);
+  });
+
+  it('keeps its Dockerfiles out of a `source: "."` context: three runs (dev, prod, dev) declare the same build', async () => {
+    // The program's folder is the context: .minimal-image/ is inside it, and other stacks write there too.
+    fs.cpSync(path.join(programDir, "pausle"), programDir, { recursive: true });
+    const declared = async () => {
+      resources = [];
+      const image = create({ source: ".", replicas: { count: 1 } });
+      await resolved(image.replicaNames);
+      const built = resources.find((r) => r.type === "docker:index/image:Image");
+      return { build: built?.inputs.build, names: await resolved(image.replicaNames) };
+    };
+    const dev = await declared();
+    // What another stack's Dockerfile looks like in the shared folder.
+    fs.mkdirSync(path.join(programDir, ".minimal-image", "0123456789abcdef"), { recursive: true });
+    fs.writeFileSync(
+      path.join(programDir, ".minimal-image", "0123456789abcdef", "Dockerfile"),
+      "FROM scratch\n",
+    );
+    await declared();
+    const devAgain = await declared();
+    assert.deepEqual(devAgain, dev);
+    const ignore = fs.readFileSync(path.join(programDir, `${declaredDockerfile()}.dockerignore`), "utf8");
+    assert.match(ignore, /^\.minimal-image$/m, "the provider's hash and the build skip the folder");
   });
 
   it("keeps the registry password secret in the provider's inputs and out of every output", async () => {
@@ -196,10 +224,10 @@ describe("MinimalImage component (mocks)", () => {
     assert.equal(pulled?.inputs.platform, "linux/amd64");
     const containers = resources.filter((r) => r.type === "docker:index/container:Container");
     assert.deepEqual(
-      containers.map((c) => [c.inputs.image, c.inputs.cpus]),
+      containers.map((c) => [c.inputs.image, c.inputs.cpus, c.inputs.memory]),
       [
-        [IMAGE_ID, "0.5"],
-        [IMAGE_ID, "0.5"],
+        [IMAGE_ID, "0.5", 64],
+        [IMAGE_ID, "0.5", 64],
       ],
     );
     const network = resources.find((r) => r.type === "docker:index/network:Network");
@@ -207,6 +235,54 @@ describe("MinimalImage component (mocks)", () => {
     for (const container of containers) {
       assert.deepEqual(container.inputs.networksAdvanced, [{ name: network?.inputs.name }]);
     }
+  });
+
+  it('declares cpus as the provider reads it back: 1000 as "1.0", so an unchanged replica is not replaced', async () => {
+    // terraform-provider-docker's Read stores nanoInt64ToDecimalString(NanoCPUs), 1e9 -> "1.0", and `cpus` is
+    // ForceNew: "1" would replace every replica on every update.
+    await resolved(create({ replicas: { count: 1, cpuMillis: 1000 } }).replicaNames);
+    const container = resources.find((r) => r.type === "docker:index/container:Container");
+    assert.equal(container?.inputs.cpus, "1.0");
+  });
+
+  it("starts a new generation for a new tag, registry or cache source, which change the pushed digest", async () => {
+    const names = async (args: Partial<MinimalImageArgs>) =>
+      resolved(create({ replicas: { count: 1 }, ...args }).replicaNames);
+    const base = await names({});
+    for (const changed of [
+      { tag: "v2" },
+      { registry: { server: "localhost:5000" } },
+      { cacheFrom: ["127.0.0.1:5000/pausle:latest"] },
+      { buildArgs: { V: "2" } },
+    ]) {
+      assert.notDeepEqual(await names(changed), base, JSON.stringify(changed));
+    }
+  });
+
+  it("replaces a replica with a fixed host port in place (a brief gap) instead of beside its successor", async () => {
+    const replicas = { count: 1, ports: [8080], publishedPorts: [{ port: 8080, hostPort: 18099 }] };
+    const first = await resolved(create({ replicas }).replicaNames);
+    fs.appendFileSync(path.join(programDir, "pausle", "pausle.c"), "\n/* changed */\n");
+    const changed = await resolved(create({ replicas }).replicaNames);
+    assert.deepEqual(changed, first, "the same container, replaced by the provider (delete before replace)");
+  });
+
+  it("pulls through the engine of the user's Docker provider, with the registry's credentials", async () => {
+    const engine = new docker.Provider("engine", { host: "tcp://127.0.0.1:2376" });
+    const image = new MinimalImage(
+      "pausle",
+      {
+        source: "pausle",
+        imageName: "pausle",
+        registry: { server: "127.0.0.1:5000", username: "ci", password: pulumi.secret("pw") },
+        replicas: { count: 1 },
+      },
+      { programDir, inspect: async () => report(), providers: { docker: engine } },
+    );
+    await resolved(image.replicaNames);
+    const made = resources.filter((r) => r.type === "pulumi:providers:docker" && r.name !== "engine");
+    assert.equal(made.length, 1);
+    for (const provider of made) assert.equal(provider.inputs.host, "tcp://127.0.0.1:2376");
   });
 
   it("gives a changed program new replica names, and an unchanged one the same", async () => {
@@ -256,6 +332,16 @@ describe("MinimalImage component (mocks)", () => {
       ["a missing source folder", { source: "does-not-exist" }, "source"],
       ["a bad recipe option", { recipe: { toolchain: "cobol" as never } }, "recipe.toolchain"],
       ["a negative replica count", { replicas: { count: -1 } }, "replicas.count"],
+      [
+        "a username with a colon",
+        { registry: { server: "r:5000", username: "a:b", password: "x" } },
+        "registry.username",
+      ],
+      [
+        "a CPU limit the provider reads back as another",
+        { replicas: { count: 1, cpuMillis: 50 } },
+        "replicas.cpuMillis",
+      ],
     ];
     for (const [what, args, field] of cases) {
       it(`rejects ${what} before declaring anything`, async () => {
@@ -270,6 +356,25 @@ describe("MinimalImage component (mocks)", () => {
         );
       });
     }
+
+    it("refuses a name that cannot name a Service (`1app`) before declaring the image", async () => {
+      assert.throws(
+        () =>
+          new MinimalImage(
+            "1app",
+            {
+              source: "pausle",
+              imageName: "pausle",
+              registry: { server: "127.0.0.1:5000" },
+              replicas: { runtime: "kubernetes", ports: [8080], service: {} },
+            },
+            { programDir, inspect: async () => report() },
+          ),
+        (error: unknown) => error instanceof InputError && /cannot name a Service/.test(error.message),
+      );
+      await registrationsSettled();
+      assert.deepEqual(resources, []);
+    });
 
     it("checks a secret password's presence without reading it", () => {
       assert.throws(

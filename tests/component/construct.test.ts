@@ -115,29 +115,29 @@ describe("MinimalImage through the component provider's construct (other languag
     const wire = {
       source: "pausle",
       imageName: "pausle",
-      // An Output of the calling program, where the schema allows one.
-      tag: outputValue("v1", { dependencies: [UPSTREAM] }),
+      tag: "v1",
       recipe: { toolchain: "c", libc: "musl", extras: ["passwd"] },
       registry: {
         server: "127.0.0.1:5000",
         username: "ci",
         password: outputValue("hunter2", { secret: true }),
       },
-      buildArgs: { VERSION: outputValue("1.2", { dependencies: [UPSTREAM] }) },
+      buildArgs: { VERSION: "1.2" },
       maxImageBytes: 16_000,
       replicas: { count: 2, runtime: "docker", restartPolicy: "unless-stopped", ports: [8080] },
     };
-    const inputs = await received(wire, { tag: [UPSTREAM], buildArgs: [UPSTREAM] });
-    assert.ok(pulumi.Output.isInstance(inputs.tag), "the tag arrives as an Output");
+    const inputs = await received(wire);
+    const registry = inputs.registry as Record<string, unknown>;
+    assert.ok(pulumi.Output.isInstance(registry.password), "the secret password arrives as an Output");
 
     const constructed = await viaConstruct(inputs);
     const typed = await viaTypeScript({
       source: "pausle",
       imageName: "pausle",
-      tag: pulumi.output("v1"),
+      tag: "v1",
       recipe: { toolchain: "c", libc: "musl", extras: ["passwd"] },
       registry: { server: "127.0.0.1:5000", username: "ci", password: pulumi.secret("hunter2") },
-      buildArgs: { VERSION: pulumi.output("1.2") },
+      buildArgs: { VERSION: "1.2" },
       maxImageBytes: 16_000,
       replicas: { count: 2, runtime: "docker", restartPolicy: "unless-stopped", ports: [8080] },
     });
@@ -163,12 +163,32 @@ describe("MinimalImage through the component provider's construct (other languag
     );
     const image = constructed.children.find((child) => child.type === "docker:index/image:Image");
     assert.ok(isSecretInput(image?.inputs.registry), "the registry block reaches the provider as a secret");
-    assert.equal(
-      image?.inputs.imageName,
-      "127.0.0.1:5000/pausle:v1",
-      "the tag Output resolved into the name",
-    );
+    assert.equal(image?.inputs.imageName, "127.0.0.1:5000/pausle:v1", "the tag is in the name");
     assert.ok(!JSON.stringify(constructed.outputs).includes("hunter2"), "the password is in no output");
+  });
+
+  it("refuses Docker replicas of an image named by an Output, through construct as through TypeScript", async () => {
+    // An Output of the calling program (here the tag) cannot name the next replica generation at program
+    // time: with it, a new build would replace every replica under the same names at once.
+    const wire = {
+      source: "pausle",
+      imageName: "pausle",
+      tag: outputValue("v1", { dependencies: [UPSTREAM] }),
+      registry: { server: "127.0.0.1:5000" },
+      replicas: { count: 2, runtime: "docker" },
+    };
+    const inputs = await received(wire, { tag: [UPSTREAM] });
+    assert.ok(pulumi.Output.isInstance(inputs.tag), "the tag arrives as an Output");
+    const refusal = (error: unknown) =>
+      error instanceof InputError &&
+      error.field === "tag" &&
+      /replicas are named after the image/.test(error.message);
+    await assert.rejects(viaConstruct(inputs), refusal);
+    assert.deepEqual(resources, [], "nothing is declared");
+    assert.throws(
+      () => new (seamed())("pausle", { ...wire, tag: pulumi.output("v1") } as MinimalImageArgs),
+      refusal,
+    );
   });
 
   it("accepts a registry sent secret as a whole, as an SDK without output values sends it", async () => {

@@ -2,38 +2,38 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildInput, dockerfilePath, validateCacheFrom, writeDockerfile } from "../../components/publish";
-import { renderBuild } from "../../components/render";
+import {
+  buildInput,
+  DOCKERFILE_FOLDER,
+  dockerfilePath,
+  validateCacheFrom,
+  writeDockerfile,
+} from "../../components/publish";
+import { contextDigest, ignorePatterns, renderBuild } from "../../components/render";
 import { InputError } from "../../components/validation";
 
 const PAUSLE = path.join(__dirname, "..", "..", "examples", "pausle");
 
 describe("publish: where the Dockerfile goes", () => {
-  it("gives two stacks, and two resources of one name under different parents, different Dockerfiles", () => {
-    const urn = (stack: string, parentType: string) =>
-      `urn:pulumi:${stack}::project::${parentType}$minimal-image:index:MinimalImage::app`;
-    const paths = [
-      dockerfilePath("dev", "app", urn("dev", "pulumi:pulumi:Stack")),
-      dockerfilePath("prod", "app", urn("prod", "pulumi:pulumi:Stack")),
-      dockerfilePath("dev", "app", urn("dev", "team:index:Service")),
-    ];
-    assert.equal(new Set(paths).size, 3, paths.join(", "));
-    for (const file of paths)
-      assert.match(file, /^\.minimal-image\/(dev|prod)\/app-[0-9a-f]{12}\/Dockerfile$/);
-  });
+  const rendered = renderBuild(PAUSLE, { toolchain: "c" }, { env: {} });
 
-  it("keeps every name inside .minimal-image: dots and slashes become _", () => {
-    assert.match(
-      dockerfilePath("../..", "../x/y", "urn"),
-      /^\.minimal-image\/_____\/___x_y-[0-9a-f]{12}\/Dockerfile$/,
+  it("follows the Dockerfile's content alone: no stack, name or parent, so a rename rebuilds nothing", () => {
+    const relative = dockerfilePath(rendered);
+    assert.match(relative, /^\.minimal-image\/[0-9a-f]{16}\/Dockerfile$/);
+    assert.equal(dockerfilePath(renderBuild(PAUSLE, { toolchain: "c" }, { env: {} })), relative);
+    const glibc = renderBuild(PAUSLE, { toolchain: "c", libc: "glibc" }, { env: {} });
+    assert.notEqual(dockerfilePath(glibc), relative, "another recipe, another file");
+    assert.notEqual(
+      dockerfilePath({ ...rendered, ignorePatterns: [".minimal-image"] }),
+      relative,
+      "another ignore file, another folder",
     );
   });
 
   it("writes the Dockerfile only when its text changed, so the provider sees the same file", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-publish-"));
     try {
-      const rendered = renderBuild(PAUSLE, { toolchain: "c" }, { env: {} });
-      const relative = dockerfilePath("dev", "app", "urn");
+      const relative = dockerfilePath(rendered);
       assert.equal(writeDockerfile(rendered, relative, dir), relative);
       const full = path.join(dir, relative);
       const old = new Date(0);
@@ -41,8 +41,37 @@ describe("publish: where the Dockerfile goes", () => {
       writeDockerfile(rendered, relative, dir);
       assert.equal(fs.statSync(full).mtimeMs, 0, "an unchanged Dockerfile is not rewritten");
       assert.equal(fs.readFileSync(full, "utf8"), rendered.dockerfile);
+      assert.equal(fs.existsSync(`${full}.dockerignore`), false, "no ignore file where none is needed");
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps .minimal-image/ out of a context that holds it, for the provider's hash and the build alike", () => {
+    const program = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-publish-"));
+    try {
+      fs.cpSync(PAUSLE, program, { recursive: true });
+      fs.writeFileSync(path.join(program, ".dockerignore"), "*.md\n");
+      const keepOut = path.join(program, DOCKERFILE_FOLDER);
+      const first = renderBuild(program, { toolchain: "c" }, { env: {}, keepOut });
+      assert.deepEqual(first.ignorePatterns, ["*.md", ".minimal-image"]);
+      const relative = writeDockerfile(first, dockerfilePath(first), program);
+      // The file the provider (pulumi-docker getIgnorePatterns) prefers to the context's own .dockerignore.
+      const ignoreFile = path.join(program, `${relative}.dockerignore`);
+      assert.deepEqual(ignorePatterns(program, path.join(program, relative)), first.ignorePatterns);
+      assert.match(fs.readFileSync(ignoreFile, "utf8"), /^\.minimal-image$/m);
+      // Another stack's Dockerfile lands in the same folder: this build's context does not change.
+      fs.mkdirSync(path.join(keepOut, "other"), { recursive: true });
+      fs.writeFileSync(path.join(keepOut, "other", "Dockerfile"), "FROM scratch\n");
+      const second = renderBuild(program, { toolchain: "c" }, { env: {}, keepOut });
+      assert.deepEqual(second.contextFiles, first.contextFiles);
+      assert.ok(!second.contextFiles.some((file) => file.startsWith(".minimal-image")));
+      assert.equal(
+        contextDigest(program, second.contextFiles, second.dockerfile),
+        contextDigest(program, first.contextFiles, first.dockerfile),
+      );
+    } finally {
+      fs.rmSync(program, { recursive: true, force: true });
     }
   });
 });
