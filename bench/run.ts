@@ -3,27 +3,30 @@
  * run, the post's dynamically linked pausle on a plain Debian base, the post's glibc `-static` pausle FROM
  * scratch (our `libc: "glibc"` recipe), and our default recipes for pausle (musl), hello-go, hello-rust and
  * hello-rust-deps; measures each one's sizes, build, push and package overhead times, and the memory of one
- * running replica. Rebuild benchmark (issue 12): for pausle, hello-go, hello-rust and hello-rust-deps, a cold
- * build with empty toolchain caches, a warm one, and one after a one-line source change, in a copy of the
- * example; then the size of the caches.
+ * running replica. Rebuild benchmark (issues 12 and 20): for pausle, hello-go, hello-rust and hello-rust-deps
+ * (with each `cargoLto` mode: fat, thin, off), a cold build with empty toolchain caches, a warm one, and one
+ * after a one-line source change, in a copy of the example; then the size of the caches.
  *
  *   npm run bench -- --json      (npm -s, or tsx bench/run.ts --json, for JSON alone on stdout)
  *
  * Writes bench/results.json and bench/results.md (see `npm run bench:chart` for bench/sizes.svg). Every
  * container and local image it creates is removed again, also on error and on Ctrl-C; every wait is bounded.
  */
+import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import Docker from "dockerode";
 import { buildLocally } from "../harness/engine/build";
 import { renderBuild, RenderedBuild } from "../components/render";
 import { pushLocally } from "../harness/engine/push";
 import { inspectImage } from "../components/inspect";
+import { parseElf } from "../components/inspect/elf";
 import { RecipeOptions } from "../components/recipe";
 import { buildCacheRecords, cacheMountsSince, pruneBuildCacheRecord } from "../tests/support/build-cache";
 import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../tests/support/env";
+import { imageFiles } from "../tests/support/engine";
 import { containersOf, TestStack } from "../tests/support/stack";
 import {
   formatMachine,
@@ -118,9 +121,16 @@ interface RebuildSubject {
    * never a layer cache hit left by an earlier run (C has no cache mounts, whose ids would differ per run).
    */
   edit: { file: string; from: string; to: (runName: string) => string };
-  /** Issue 12's bound on rebuild / cold, where it sets one. */
+  /** The bound on rebuild / cold, where an issue sets one (12: hello-go; 20: hello-rust-deps with LTO off). */
   maxRebuildRatio?: number;
 }
+
+/** hello-rust-deps's one-line change, the same for every LTO mode. */
+const RUST_DEPS_EDIT: RebuildSubject["edit"] = {
+  file: "src/main.rs",
+  from: "a static Rust binary",
+  to: (r) => `a static Rust binary (${r})`,
+};
 
 const REBUILD_SUBJECTS: RebuildSubject[] = [
   {
@@ -139,18 +149,21 @@ const REBUILD_SUBJECTS: RebuildSubject[] = [
     folder: "hello-rust",
     edit: { file: "src/main.rs", from: "hello from", to: (r) => `hello (${r}) from` },
   },
+  // The same program in each LTO mode, side by side: fat (the default) and thin re-run LTO at every link and
+  // are reported without a bound; off rebuilds only the program's own crate, and issue 20 bounds it.
+  { name: "hello-rust-deps, cargoLto fat", folder: "hello-rust-deps", edit: RUST_DEPS_EDIT },
   {
-    name: "hello-rust-deps",
-    folder: "hello-rust-deps",
-    edit: { file: "src/main.rs", from: "a static Rust binary", to: (r) => `a static Rust binary (${r})` },
-    maxRebuildRatio: 0.25,
-  },
-  {
-    // The same program with the recipe's faster LTO mode: what a rebuild costs when the binary may be larger.
     name: "hello-rust-deps, cargoLto thin",
     folder: "hello-rust-deps",
     options: { cargoLto: "thin" },
-    edit: { file: "src/main.rs", from: "a static Rust binary", to: (r) => `a static Rust binary (${r})` },
+    edit: RUST_DEPS_EDIT,
+  },
+  {
+    name: "hello-rust-deps, cargoLto off",
+    folder: "hello-rust-deps",
+    options: { cargoLto: "off" },
+    edit: RUST_DEPS_EDIT,
+    maxRebuildRatio: 0.1,
   },
 ];
 
@@ -206,6 +219,8 @@ export interface BuildCacheUse {
 
 export interface BenchResults {
   machine: MachineInfo;
+  /** The compiler each offline builder image holds, as it reports its version. */
+  compilers?: Record<string, string>;
   images: Record<string, ImageResult>;
   rebuilds: Record<string, RebuildResult>;
   buildCache: BuildCacheUse;
@@ -234,6 +249,27 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = process.hrtime.bigint();
   const value = await fn();
   return [value, secondsSince(t0)];
+}
+
+/** The command each offline builder answers its compiler's version with. */
+const COMPILER_VERSIONS: Record<string, string[]> = {
+  "minimal-image-builder/c:local": ["gcc", "--version"],
+  "minimal-image-builder/go:local": ["go", "version"],
+  "minimal-image-builder/rust:local": ["rustc", "-V"],
+};
+
+/** The first line of each builder's compiler version, so the figures name the compiler that made them. */
+async function compilerVersions(): Promise<Record<string, string>> {
+  const versions: Record<string, string> = {};
+  for (const [image, command] of Object.entries(COMPILER_VERSIONS)) {
+    const { stdout } = await promisify(execFile)(
+      "docker",
+      ["run", "--rm", "--network", "none", image, ...command],
+      { timeout: START_TIMEOUT_MS },
+    );
+    versions[image] = stdout.split("\n")[0].trim();
+  }
+  return versions;
 }
 
 /** Fails early, naming the fix, when an image the benchmark builds from is missing. */
@@ -324,6 +360,18 @@ async function measure(subject: Subject): Promise<ImageResult> {
   };
 }
 
+/** Fails the run unless the image's entrypoint binary is static: no PT_INTERP, no DT_NEEDED (the ELF parser). */
+async function assertStatic(tag: string, binary: string, what: string): Promise<void> {
+  const file = (await imageFiles(tag)).get(`/${binary}`);
+  if (!file) throw new Error(`bench: ${what}: /${binary} is not in ${tag}`);
+  const elf = parseElf(file.data);
+  if (elf.interpreter !== undefined || elf.neededLibraries.length > 0) {
+    throw new Error(
+      `bench: ${what}: /${binary} is not static (interpreter ${elf.interpreter ?? "none"}, needs ${elf.neededLibraries.join(", ") || "nothing"})`,
+    );
+  }
+}
+
 function buildWithin(rendered: RenderedBuild, tag: string, noCache: boolean) {
   return withTimeout(`build of ${tag}`, BUILD_TIMEOUT_MS, buildLocally(rendered, { tag, docker, noCache }));
 }
@@ -344,6 +392,7 @@ async function measureRebuild(subject: RebuildSubject): Promise<RebuildResult> {
     timed(() => buildWithin(render(), tag, true)),
   );
   const imageBytes = (await docker.getImage(tag).inspect()).Size;
+  await assertStatic(tag, subject.folder, `${subject.name}, cold build`);
   const [, warmSeconds] = await step(`${subject.name}: warm build`, () =>
     timed(() => buildWithin(render(), tag, false)),
   );
@@ -360,6 +409,7 @@ async function measureRebuild(subject: RebuildSubject): Promise<RebuildResult> {
   );
   if (rebuilt.imageId === cold.imageId)
     throw new Error(`bench: the edit of ${subject.name} changed no image`);
+  await assertStatic(tag, subject.folder, `${subject.name}, rebuild`);
   return {
     coldSeconds: round(coldSeconds, 2),
     warmSeconds: round(warmSeconds, 2),
@@ -430,7 +480,7 @@ export function muslRatio(results: BenchResults): number {
   return results.images["pausle-glibc-static"].diskBytes / results.images["pausle-musl"].diskBytes;
 }
 
-/** Rebuilds whose share of the cold build is over issue 12's bound, as lines. */
+/** Rebuilds whose share of the cold build is over their bound, as lines. */
 export function slowRebuilds(results: BenchResults): string[] {
   return Object.entries(results.rebuilds)
     .filter(([, r]) => r.maxRebuildRatio !== undefined && r.rebuildRatio > r.maxRebuildRatio)
@@ -455,9 +505,12 @@ function formatRebuilds(results: BenchResults): string {
   const byTarget = new Map<string, number>();
   for (const mount of cache.runCacheMounts)
     byTarget.set(mount.target, (byTarget.get(mount.target) ?? 0) + mount.bytes);
+  const compilers = Object.entries(results.compilers ?? {})
+    .map(([image, version]) => `- \`${image}\`: ${version}`)
+    .join("\n");
   return `## Rebuilds with toolchain caches
 
-| | cold, s | warm, s | one-line change, s | warm / cold | change / cold | bound (issue 12) | image, B |
+| | cold, s | warm, s | one-line change, s | warm / cold | change / cold | bound | image, B |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${rows.join("\n")}
 
@@ -470,15 +523,21 @@ earlier run left it in the layer cache: \`COPY . /src\` and every step after it 
 the cold build filled. Go then recompiles the one changed package
 and links; cargo recompiles the program's own crate and links, with every dependency taken from the cached
 target directory. pausle is one C file compiled and linked in one call: nothing to cache, and no cache is
-mounted for C, so its rebuild costs what its cold build does. A Rust rebuild cannot cost less than the
-release profile's link: whole-program LTO with one codegen unit optimises the program together with every
-dependency it uses after any change, and no cache can hold that result. rustc's \`-Z time-passes\`, run by
-hand on the program's own crate, puts LLVM's passes at over 90 % of that compile for \`hello-rust-deps\`;
-\`hello-rust\` has no dependencies to cache, so its cold build already is little more than that. The last row
-builds the same program with the recipe option \`cargoLto: "thin"\`: ThinLTO still optimises every crate
-again at each link, in less time, for the larger image in the last column. No mode skips that step: built
-without cross-crate LTO on this Debian builder, the binary needs \`ld-linux-x86-64.so.2\` (the \`libc\` crate
-asks for glibc's shared libraries, which LTO leaves unused) and the static check fails it.
+mounted for C, so its rebuild costs what its cold build does. The three \`hello-rust-deps\` rows build the
+same program with each \`cargoLto\` mode. With \`fat\` (the default: whole-program LTO, one codegen unit) and
+\`thin\` (ThinLTO, one codegen unit) a Rust rebuild cannot cost less than the release profile's link, which
+optimises the program together with every dependency it uses after any change; no cache can hold that
+result. \`hello-rust\` has no dependencies to cache, so its cold build already is little more than that.
+With \`off\` (no LTO across crates, 16 codegen units) a rebuild compiles the program's own crate and links
+the cached dependencies as they are, for the larger image in the last column. Every mode passes the static
+check: the offline builder's rustc (Debian's \`rustc-web\`, listed below) prefers static libraries
+for a static output. Bounds: issue 12's for \`hello-go\`, issue 20's for \`hello-rust-deps\` with \`off\`; the
+fat and thin rows are reported without one. The cold and the rebuilt binary of every row are read from their
+images with the package's ELF parser: neither has an ELF interpreter or a \`DT_NEEDED\` entry, or the run fails.
+
+**Compilers** of the offline builders, as they report their version:
+
+${compilers || "- not recorded"}
 
 **Build cache after the run** (\`/system/df\` \`BuildCache\`):
 
@@ -571,12 +630,13 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { json: { type: "boolean", default: false } } });
   await checkPrerequisites();
   const machine = await machineInfo(docker);
+  const compilers = await compilerVersions();
   earlierCacheRecords = new Set((await buildCacheRecords(docker)).map((record) => record.ID));
   const images: Record<string, ImageResult> = {};
   for (const subject of SUBJECTS) images[subject.name] = await measure(subject);
   const rebuilds: Record<string, RebuildResult> = {};
   for (const subject of REBUILD_SUBJECTS) rebuilds[subject.name] = await measureRebuild(subject);
-  const results: BenchResults = { machine, images, rebuilds, buildCache: await buildCacheUse() };
+  const results: BenchResults = { machine, compilers, images, rebuilds, buildCache: await buildCacheUse() };
 
   const previous = existsSync(RESULTS_JSON)
     ? (JSON.parse(readFileSync(RESULTS_JSON, "utf8")) as BenchResults)

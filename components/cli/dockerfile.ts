@@ -36,7 +36,7 @@ const FLAGS: Record<keyof RecipeOptions, FlagSpec> = {
   cargoLto: {
     flag: "--cargo-lto",
     value: "mode",
-    help: "rust only: fat (default, smallest) or thin (faster builds)",
+    help: "rust only: fat (default, smallest), thin, or off (fastest rebuilds)",
   },
   buildCommand: {
     flag: "--build-command",

@@ -15,7 +15,7 @@ export { FieldNamer, shellQuote } from "./toolchain";
 const RECIPES: Record<Toolchain, ToolchainRecipe> = { c: cRecipe, go: goRecipe, rust: rustRecipe };
 const TOOLCHAINS = Object.keys(RECIPES) as Toolchain[];
 const LIBCS: Libc[] = ["musl", "glibc"];
-const CARGO_LTOS: CargoLto[] = ["fat", "thin"];
+const CARGO_LTOS: CargoLto[] = ["fat", "thin", "off"];
 /** Options that mean something to one toolchain alone, and are refused for the others. */
 const TOOLCHAIN_ONLY: Partial<Record<keyof RecipeOptions, Toolchain>> = { libc: "c", cargoLto: "rust" };
 const EXTRAS: Extra[] = ["ca-certificates", "zoneinfo", "passwd"];
@@ -119,6 +119,7 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
       command,
       output,
       caches: [...recipe.envCaches, ...planCaches],
+      ...(recipe.staticHint !== undefined ? { staticHint: recipe.staticHint } : {}),
     },
     extras: [...new Set(options.extras ?? [])].sort(),
     entrypointArgs: options.entrypointArgs ?? [],

@@ -60,15 +60,24 @@ export const rustRecipe: ToolchainRecipe = {
   },
   // crt-static links the C runtime in (musl on Alpine, glibc's static archive on Debian); the profile
   // settings trade build time for size: optimise for size, LTO across crates (whole-program unless the
-  // recipe asks for thin), abort on panic, strip.
+  // recipe asks for thin, or for none: then cargo's default 16 codegen units compile the program's own crate
+  // in parallel and a rebuild re-optimises only that crate), abort on panic, strip.
   env: (options) => ({
     RUSTFLAGS: shellQuote("-C target-feature=+crt-static"),
     CARGO_PROFILE_RELEASE_OPT_LEVEL: "z",
     CARGO_PROFILE_RELEASE_LTO: options.cargoLto ?? "fat",
-    CARGO_PROFILE_RELEASE_CODEGEN_UNITS: "1",
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS: options.cargoLto === "off" ? "16" : "1",
     CARGO_PROFILE_RELEASE_PANIC: "abort",
     CARGO_PROFILE_RELEASE_STRIP: "symbols",
   }),
+  // Before 1.71 rustc let the libc crate link glibc's shared libraries under crt-static when its link kind
+  // was unspecified; LTO across crates happened to drop them again, so only `off` showed it. Since 1.71 rustc
+  // prefers static libraries for a static output.
+  staticHint:
+    "Rust: rustc older than 1.71 (Debian bookworm ships rustc 1.63) lets the libc crate link glibc shared" +
+    " libraries: build with rustc 1.71 or newer (Debian bookworm: rustc-web and cargo-web), or with cargoLto" +
+    " fat or thin. Otherwise a -sys crate links its C library dynamically: turn on the static or vendored" +
+    " feature of that crate, or drop it",
   envCaches: [],
   plan(sourceDir, options, name, binaryName) {
     const bin = options.cargoBin ?? cargoBinary(sourceDir, name);

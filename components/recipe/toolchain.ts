@@ -24,6 +24,8 @@ export interface ToolchainRecipe {
    * values are already quoted or are command substitutions meant to run in the builder.
    */
   env(options: RecipeOptions): Record<string, string>;
+  /** The likely cause and fix the static check names when a binary is not static; default: a generic one. */
+  staticHint?: string;
   /** Caches that `env` alone points the tool at, so they serve a custom `buildCommand` too. */
   envCaches: CacheMount[];
   /** The toolchain's own build command, where it leaves the binary, and the caches only it uses. */

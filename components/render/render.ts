@@ -102,7 +102,7 @@ export function renderDockerfile(recipe: ResolvedRecipe, options: RenderOptions 
     .map(([key, value]) => `${key}=${value}`)
     .join(" ");
   const finish = [
-    staticCheckCommand(plan.output, "; \\\n    "),
+    staticCheckCommand(plan.output, "; \\\n    ", plan.staticHint),
     `mkdir -p ${ROOTFS}`,
     `cp ${shellQuote(plan.output)} ${installed}`,
     `chmod 0555 ${installed}`,

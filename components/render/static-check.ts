@@ -37,13 +37,20 @@ const STATEMENTS = [
   '[ -z "$interp" ] && [ -z "$needed" ] && exit 0',
   'msg=; [ -n "$interp" ] && msg="it has an ELF interpreter ($interp)"',
   '[ -n "$needed" ] && msg="${msg:+$msg and }it needs shared libraries:$needed"',
-  'fail "$msg. Link it statically: drop -shared/dynamic flags, build Go with CGO_ENABLED=0, Rust with +crt-static"',
 ];
+
+/** What the failure message advises when the toolchain names nothing more likely. */
+export const STATIC_HINT =
+  "Link it statically: drop -shared/dynamic flags, build Go with CGO_ENABLED=0, Rust with +crt-static";
 
 /**
  * The check as a shell command taking the binary's path as its only argument.
  * @param separator between statements: `"; "` for one line, or with a Dockerfile line continuation.
+ * @param hint the likely cause and fix, appended to the failure message of a binary that is not static.
  */
-export function staticCheckCommand(binaryPath: string, separator = "; "): string {
-  return `sh -c ${shellQuote(STATEMENTS.join(separator))} static-check ${shellQuote(binaryPath)}`;
+export function staticCheckCommand(binaryPath: string, separator = "; ", hint = STATIC_HINT): string {
+  // Inside a double-quoted sh word: these four are the characters that would still mean something there.
+  const quoted = hint.replace(/[\\"$`]/g, "\\$&");
+  const statements = [...STATEMENTS, `fail "$msg. ${quoted}"`];
+  return `sh -c ${shellQuote(statements.join(separator))} static-check ${shellQuote(binaryPath)}`;
 }

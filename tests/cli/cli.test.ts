@@ -31,11 +31,15 @@ describe("minimal-image dockerfile", () => {
     );
   });
 
-  it("renders a recipe option given as a flag: --cargo-lto thin", async () => {
+  it("renders a recipe option given as a flag: --cargo-lto thin, --cargo-lto off", async () => {
     const { code, stdout } = await runCli("dockerfile", RUST_DEPS, "--cargo-lto", "thin");
     assert.equal(code, 0);
     assert.equal(stdout, renderBuild(RUST_DEPS, { cargoLto: "thin" }).dockerfile);
     assert.match(stdout, /CARGO_PROFILE_RELEASE_LTO=thin /);
+    const off = await runCli("dockerfile", RUST_DEPS, "--cargo-lto", "off");
+    assert.equal(off.code, 0);
+    assert.equal(off.stdout, renderBuild(RUST_DEPS, { cargoLto: "off" }).dockerfile);
+    assert.match(off.stdout, /CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 /);
   });
 
   it("writes to a file with --write and lists the context with --list-context", async () => {
@@ -58,9 +62,12 @@ describe("minimal-image dockerfile", () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^minimal-image: --toolchain: "java" is not supported/);
 
-    const lto = await runCli("dockerfile", RUST_DEPS, "--cargo-lto", "off");
+    const lto = await runCli("dockerfile", RUST_DEPS, "--cargo-lto", "none");
     assert.equal(lto.code, 2);
-    assert.match(lto.stderr, /^minimal-image: --cargo-lto: "off" is not supported\. Use one of: fat, thin/);
+    assert.match(
+      lto.stderr,
+      /^minimal-image: --cargo-lto: "none" is not supported\. Use one of: fat, thin, off/,
+    );
 
     const noOutput = await runCli("dockerfile", PAUSLE, "--build-command", "make");
     assert.match(noOutput.stderr, /^minimal-image: --output: is required with --build-command/);

@@ -22,7 +22,7 @@ RUN sh -c 'f="$1"; \
     [ -z "$interp" ] && [ -z "$needed" ] && exit 0; \
     msg=; [ -n "$interp" ] && msg="it has an ELF interpreter ($interp)"; \
     [ -n "$needed" ] && msg="${msg:+$msg and }it needs shared libraries:$needed"; \
-    fail "$msg. Link it statically: drop -shared/dynamic flags, build Go with CGO_ENABLED=0, Rust with +crt-static"' static-check /minimal-image/build/hello-rust-deps \
+    fail "$msg. Rust: rustc older than 1.71 (Debian bookworm ships rustc 1.63) lets the libc crate link glibc shared libraries: build with rustc 1.71 or newer (Debian bookworm: rustc-web and cargo-web), or with cargoLto fat or thin. Otherwise a -sys crate links its C library dynamically: turn on the static or vendored feature of that crate, or drop it"' static-check /minimal-image/build/hello-rust-deps \
  && mkdir -p /minimal-image/rootfs \
  && cp /minimal-image/build/hello-rust-deps /minimal-image/rootfs/hello-rust-deps \
  && chmod 0555 /minimal-image/rootfs/hello-rust-deps \

@@ -171,7 +171,7 @@ const CASES: FieldCase[] = [
     options: (v) => ({ cargoLto: v }),
     reach: { kind: "choice" },
     benign: "fat",
-    plausible: fc.constantFrom("fat", "thin"),
+    plausible: fc.constantFrom("fat", "thin", "off"),
   },
   {
     option: "buildCommand",

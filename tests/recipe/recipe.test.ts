@@ -24,6 +24,7 @@ const GOLDEN_CASES: [string, string, RecipeOptions][] = [
   ["hello-rust", "hello-rust", {}],
   ["hello-rust-deps", "hello-rust-deps", {}],
   ["hello-rust-deps-thin", "hello-rust-deps", { cargoLto: "thin" }],
+  ["hello-rust-deps-off", "hello-rust-deps", { cargoLto: "off" }],
   [
     "make-project",
     "../tests/fixtures/make-project",
@@ -95,6 +96,65 @@ describe("recipes and rendering", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  describe("cargoLto", () => {
+    const rustEnv = (options: RecipeOptions) =>
+      resolveRecipe(path.join(EXAMPLES, "hello-rust-deps"), options, { env: NO_ENV }).plan.env;
+
+    it("off: no LTO across crates and 16 codegen units, for fast rebuilds", () => {
+      const env = rustEnv({ cargoLto: "off" });
+      assert.equal(env.CARGO_PROFILE_RELEASE_LTO, "off");
+      assert.equal(env.CARGO_PROFILE_RELEASE_CODEGEN_UNITS, "16");
+      assert.equal(env.RUSTFLAGS, "'-C target-feature=+crt-static'", "off links the C runtime in too");
+    });
+
+    it("fat (the default) and thin: one codegen unit", () => {
+      for (const [options, lto] of [
+        [{}, "fat"],
+        [{ cargoLto: "fat" }, "fat"],
+        [{ cargoLto: "thin" }, "thin"],
+      ] as const) {
+        const env = rustEnv(options);
+        assert.equal(env.CARGO_PROFILE_RELEASE_LTO, lto);
+        assert.equal(env.CARGO_PROFILE_RELEASE_CODEGEN_UNITS, "1");
+      }
+    });
+
+    it("renders off into the build step's exports, and a per-mode target cache", () => {
+      const folder = path.join(EXAMPLES, "hello-rust-deps");
+      const off = renderBuild(folder, { cargoLto: "off" }, { env: NO_ENV }).dockerfile;
+      const fat = renderBuild(folder, {}, { env: NO_ENV }).dockerfile;
+      assert.match(off, / CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 /);
+      const targetCache = (dockerfile: string) =>
+        /id=(minimal-image-rust-target-[0-9a-f]+)/.exec(dockerfile)?.[1];
+      assert.ok(targetCache(off));
+      assert.notEqual(targetCache(off), targetCache(fat), "another profile is another target directory");
+    });
+  });
+
+  describe("the static check's advice", () => {
+    const RUST_HINT =
+      /is not a static binary: \$\*" .*fail "\$msg\. Rust: rustc older than 1\.71 .*rustc-web and cargo-web.*a -sys crate links its C library dynamically/s;
+
+    it("names an old rustc and a -sys crate for Rust, with the fix, in every LTO mode", () => {
+      for (const cargoLto of ["fat", "thin", "off"] as const) {
+        const { dockerfile } = renderBuild(
+          path.join(EXAMPLES, "hello-rust-deps"),
+          { cargoLto },
+          { env: NO_ENV },
+        );
+        assert.match(dockerfile, RUST_HINT);
+      }
+    });
+
+    it("keeps the generic advice for C and Go", () => {
+      for (const folder of ["pausle", "hello-go"]) {
+        const { dockerfile } = renderBuild(path.join(EXAMPLES, folder), {}, { env: NO_ENV });
+        assert.match(dockerfile, /fail "\$msg\. Link it statically: drop -shared\/dynamic flags/);
+        assert.doesNotMatch(dockerfile, /rustc-web/);
+      }
+    });
   });
 
   it("detects the toolchain from the folder", () => {
@@ -184,9 +244,9 @@ describe("recipes and rendering", () => {
       ],
       [
         "an LTO mode cargo has but minimal-image does not offer",
-        () => [path.join(EXAMPLES, "hello-rust"), { cargoLto: "off" }],
+        () => [path.join(EXAMPLES, "hello-rust"), { cargoLto: "false" }],
         "recipe.cargoLto",
-        /"off" is not supported.*Use one of: fat, thin/,
+        /"false" is not supported\. Use one of: fat, thin, off$/,
       ],
       ["cargoLto on c", () => [pausle(), { cargoLto: "thin" }], "recipe.cargoLto", /rust toolchain only/],
       [

@@ -6,8 +6,9 @@ import * as path from "node:path";
 import { staticCheckCommand } from "../../components/render";
 
 /** Runs the builder-stage check with the machine's own sh and od, as a builder image would. */
-function check(binary: string): { status: number | null; stderr: string } {
-  const result = spawnSync("sh", ["-c", staticCheckCommand(binary)], { encoding: "utf8", timeout: 30_000 });
+function check(binary: string, hint?: string): { status: number | null; stderr: string } {
+  const command = staticCheckCommand(binary, "; ", hint);
+  const result = spawnSync("sh", ["-c", command], { encoding: "utf8", timeout: 30_000 });
   return { status: result.status, stderr: result.stderr };
 }
 
@@ -38,6 +39,16 @@ describe("the builder stage's static check", () => {
       /is not a static binary: it has an ELF interpreter \(\/lib64\/ld-linux-x86-64\.so\.2\)/,
     );
     assert.match(stderr, /needs shared libraries: libc\.so\.6/);
+  });
+
+  it("ends the failure with the generic advice, or with the toolchain's own, word for word", () => {
+    const dynamic = compile("dynamic-advice");
+    assert.match(check(dynamic).stderr, /libc\.so\.6\. Link it statically: .*Rust with \+crt-static\n$/);
+    const hint = `Rust: use rustc 1.71 or newer; "quoted" $HOME \`false\` back\\slash, it's literal`;
+    const { status, stderr } = check(dynamic, hint);
+    assert.equal(status, 1);
+    assert.ok(stderr.endsWith(`libc.so.6. ${hint}\n`), stderr);
+    assert.equal(check(compile("static-advice", "-static"), hint).status, 0, "a static binary passes");
   });
 
   it("takes a path with blanks and shell metacharacters as one word", () => {

@@ -9,6 +9,7 @@ import {
   packContext,
   renderedContext,
 } from "../../harness/engine/build";
+import { parseElf } from "../../components/inspect/elf";
 import { renderBuild, RenderedBuild } from "../../components/render";
 import { buildCacheRecords, cacheMountsSince, pruneBuildCacheRecord } from "../support/build-cache";
 import { LOCAL_BUILDERS, uniqueName } from "../support/env";
@@ -21,6 +22,31 @@ async function binaryOf(tag: string, binary: string): Promise<Buffer> {
   const file = (await imageFiles(tag)).get(binary);
   assert.ok(file, `${binary} is in ${tag}`);
   return file.data;
+}
+
+/** Runs `image` with `args` after its entrypoint, read-only and without a network, to its exit. */
+async function runToExit(image: string, args: string[]): Promise<{ code: number; output: string }> {
+  const container = await docker.createContainer({
+    Image: image,
+    Cmd: args,
+    name: uniqueName("run"),
+    HostConfig: { ReadonlyRootfs: true, NetworkMode: "none" },
+  });
+  try {
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const logs = await container.logs({ stdout: true, stderr: true, follow: false });
+    // Without a TTY the engine frames each chunk with an 8-byte header; drop the headers.
+    const frames: Buffer[] = [];
+    for (let i = 0; i + 8 <= logs.length;) {
+      const size = logs.readUInt32BE(i + 4);
+      frames.push(logs.subarray(i + 8, i + 8 + size));
+      i += 8 + size;
+    }
+    return { code: StatusCode, output: Buffer.concat(frames).toString("utf8") };
+  } finally {
+    await container.remove({ force: true });
+  }
 }
 
 /**
@@ -120,5 +146,33 @@ describe("toolchain caches on the real engine @integration", function () {
     await buildLocally(rendered, { tag });
     const body = JSON.parse(await httpBody(tag, ["--name", "thin"])) as Record<string, unknown>;
     assert.deepEqual(body, { message: "hello, thin", from: "a static Rust binary with crates", request: 1 });
+  });
+
+  it("hello-rust-deps with cargoLto off on the offline builder: static (no PT_INTERP, no DT_NEEDED), answers --help", async () => {
+    const tag = `minimal-image-test/${uniqueName("off-rust-deps")}:x`;
+    built.push(tag);
+    const rendered = renderBuild(
+      path.join(EXAMPLES, "hello-rust-deps"),
+      { cargoLto: "off" },
+      { env: LOCAL_BUILDERS, cacheScope: uniqueName("off") },
+    );
+    assert.match(
+      rendered.dockerfile,
+      new RegExp(`^FROM ${LOCAL_BUILDERS.MINIMAL_IMAGE_RUST_BUILDER} AS build$`, "m"),
+    );
+    assert.match(
+      rendered.dockerfile,
+      / CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 /,
+    );
+    await buildLocally(rendered, { tag });
+    // Read by the package's own ELF parser, not only by the build's check: both must call it static.
+    const elf = parseElf(await binaryOf(tag, "/hello-rust-deps"));
+    assert.equal(elf.interpreter, undefined, `an ELF interpreter: ${elf.interpreter}`);
+    assert.deepEqual(elf.neededLibraries, [], "no DT_NEEDED");
+    assert.equal(elf.isStatic, true);
+    const help = await runToExit(tag, ["--help"]);
+    assert.equal(help.code, 0, help.output);
+    assert.match(help.output, /^A small JSON greeting server\n\nUsage: hello-rust-deps \[OPTIONS\]/);
+    assert.match(help.output, /--listen <LISTEN>/);
   });
 });
