@@ -66,7 +66,7 @@ ${formatMachine(machine)}
 | \`npm run main -- --help\`                                        | ${help.toFixed(2)} |
 
 A no-op \`npm run main\` takes **${((noop / tsc) * 100).toFixed(0)} %** of the full compile (issue 19's bound:
-at most 40 %). It compiles nothing (harness/launch.cjs finds no source newer than the last compile), runs the
+at most 40 %). It compiles nothing (harness/launch.mjs finds no source newer than the last compile), runs the
 root stack through the local executor, and finds every resource unchanged. The figures vary between runs
 with the machine's load.
 `;

@@ -2,14 +2,17 @@
 // from changed since the last compile (an unchanged tree costs a directory walk, not tsc's ~8 s). `--help`
 // runs the main job's source through tsx, so it answers at once even right after an edit. Plain JavaScript:
 // it runs before anything is compiled.
-"use strict";
-const { spawnSync } = require("node:child_process");
-const fs = require("node:fs");
-const path = require("node:path");
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 
-const ROOT = path.resolve(__dirname, "..");
-const BUILD_INFO = path.join(__dirname, "bin", ".tsbuildinfo");
-const MAIN = path.join(__dirname, "bin", "harness", "main.js");
+const resolve = createRequire(import.meta.url).resolve;
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "..");
+const BUILD_INFO = path.join(HERE, "bin", ".tsbuildinfo");
+const MAIN = path.join(HERE, "bin", "harness", "main.js");
 /** What harness/tsconfig.json compiles, and the files that configure the compile. */
 const SOURCES = ["index.ts", "components", "harness", "tsconfig.json", "harness/tsconfig.json"];
 
@@ -36,12 +39,12 @@ function run(command, args) {
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
-  process.exitCode = run(process.execPath, ["--import", "tsx", path.join(__dirname, "main.ts"), ...args]);
+  process.exitCode = run(process.execPath, ["--import", "tsx", path.join(HERE, "main.ts"), ...args]);
 } else {
   const built = fs.existsSync(BUILD_INFO) && fs.existsSync(MAIN) ? fs.statSync(BUILD_INFO).mtimeMs : -1;
   let status = 0;
   if (newestSource() > built) {
-    status = run(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "harness/tsconfig.json"]);
+    status = run(process.execPath, [resolve("typescript/bin/tsc"), "-p", "harness/tsconfig.json"]);
     // tsc leaves its build info alone when no output changed; its time is what says "compiled from these".
     if (status === 0) fs.utimesSync(BUILD_INFO, new Date(), new Date());
   }
