@@ -10,8 +10,13 @@ const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu;
  * Keep the full text elsewhere (e.g. an error's `detail`) when it may help debugging.
  */
 export function outsideText(text: string, limit = 300): string {
-  const clean = stripVTControlCharacters(text).replace(UNPRINTABLE, " ").trim();
+  const clean = stripControls(text).trim();
   const chars = Array.from(clean);
   if (chars.length <= limit) return clean;
   return `${chars.slice(0, limit).join("")}… (${chars.length - limit} more characters)`;
+}
+
+/** Outside text with terminal escapes removed and every other control character made a space; never cut. */
+export function stripControls(text: string): string {
+  return stripVTControlCharacters(text).replace(UNPRINTABLE, " ");
 }

@@ -102,6 +102,15 @@ export function pushName(server: string, repository: unknown, tag: unknown): str
       "Give e.g. `pausle` or `team/pausle`",
     );
   }
+  // Docker's rule: a first component with a `.` or `:`, or `localhost`, is a registry host.
+  const first = repository.split("/")[0];
+  if (repository.includes("/") && (/[.:]/.test(first) || first === "localhost")) {
+    throw new InputError(
+      "imageName",
+      `"${repository}" starts with a registry host (${first})`,
+      `The host goes in registry.server: set registry.server to "${first}" and imageName to "${repository.slice(first.length + 1)}"`,
+    );
+  }
   if (repository.includes(":") || repository.includes("@")) {
     throw new InputError(
       "imageName",

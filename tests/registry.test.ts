@@ -43,6 +43,22 @@ describe("registry: the one owner of the registry rules", () => {
     refused(() => pushName("127.0.0.1:5000", "app", "-v"), "tag");
   });
 
+  it("says that a host in the image name goes in registry.server", () => {
+    for (const [name, host, rest] of [
+      ["127.0.0.1:5000/x", "127.0.0.1:5000", "x"],
+      ["registry.example/team/app", "registry.example", "team/app"],
+      ["localhost/app", "localhost", "app"],
+    ]) {
+      refused(
+        () => pushName("127.0.0.1:5000", name, "v1"),
+        "imageName",
+        new RegExp(
+          `registry host \\(${host.replace(/\./g, "\\.")}\\).*set registry.server to "${host.replace(/\./g, "\\.")}" and imageName to "${rest}"`,
+        ),
+      );
+    }
+  });
+
   it("speaks plain http to loopback registries only, and maps Docker Hub to its API host", () => {
     for (const host of ["localhost:5000", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000"])
       assert.ok(isLoopbackRegistry(host), host);

@@ -1,5 +1,5 @@
-import { Command } from "commander";
-import { formatSizeReport, inspectImage } from "../inspect";
+import { Command, InvalidArgumentError } from "commander";
+import { formatSizeReport, ImageReport, inspectImage } from "../inspect";
 import { InputError } from "../validation";
 
 /** Reads all of standard input (for --password-stdin), without the trailing newline. */
@@ -17,6 +17,45 @@ interface InspectFlags {
   passwordStdin?: boolean;
   platform?: string;
   plainHttp?: boolean;
+  requireStatic?: boolean;
+  maxBytes?: number;
+}
+
+/** A gate of `inspect` failed: the report is printed, then this, and the command exits 1 so CI can fail on it. */
+export class GateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "GateError";
+  }
+}
+
+function byteCount(value: string): number {
+  const bytes = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(bytes) || bytes < 1)
+    throw new InvalidArgumentError("expected a whole number of bytes ≥ 1, e.g. 20000000");
+  return bytes;
+}
+
+/** What the gates asked for that the image does not meet, one sentence each; empty when it passes. */
+export function gateFailures(report: ImageReport, flags: Pick<InspectFlags, "requireStatic" | "maxBytes">) {
+  const failures: string[] = [];
+  if (flags.requireStatic && !report.isStatic) {
+    const needs = [
+      ...(report.interpreter ? [`the ELF interpreter ${report.interpreter}`] : []),
+      ...(report.neededLibraries.length > 0
+        ? [`the shared libraries ${report.neededLibraries.join(", ")}`]
+        : []),
+    ];
+    failures.push(
+      `--require-static: ${report.binaryPath} is not a static binary: it needs ${needs.join(" and ")}`,
+    );
+  }
+  if (flags.maxBytes !== undefined && report.uncompressedSizeBytes > flags.maxBytes) {
+    failures.push(
+      `--max-bytes: the image takes ${report.uncompressedSizeBytes} bytes on disk, over the budget of ${flags.maxBytes}`,
+    );
+  }
+  return failures;
 }
 
 /** `minimal-image inspect <image-ref>`: sizes and static check of any image in any registry. */
@@ -31,6 +70,8 @@ export function inspectCommand(): Command {
     .option("--password-stdin", "read the registry password from standard input")
     .option("--platform <os/arch>", "platform to pick from a multi-platform image")
     .option("--plain-http", "talk http to a registry that is not on loopback")
+    .option("--require-static", "exit 1 when the entrypoint binary is not static")
+    .option("--max-bytes <n>", "exit 1 when the image takes more than n bytes on disk", byteCount)
     .action(async (reference: string, flags: InspectFlags) => {
       if (Boolean(flags.passwordStdin) !== Boolean(flags.username)) {
         throw new InputError(
@@ -51,5 +92,7 @@ export function inspectCommand(): Command {
       process.stdout.write(
         flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatSizeReport(name, report)}\n`,
       );
+      const failures = gateFailures(report, flags);
+      if (failures.length > 0) throw new GateError(failures.map((f) => `minimal-image: ${f}`).join("\n"));
     });
 }

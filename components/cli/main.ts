@@ -1,14 +1,24 @@
 #!/usr/bin/env node
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { dockerfileCommand } from "./dockerfile";
-import { inspectCommand } from "./inspect";
+import { GateError, inspectCommand } from "./inspect";
 import { outsideText } from "../outside-text";
 import { InputError } from "../validation";
+
+/** The package's version, from its package.json (the first one above this file, in source or in bin/). */
+function packageVersion(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return (JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string }).version;
+}
 
 /** The `minimal-image` command line. Exported so tests can run it in-process. */
 export function program(): Command {
   return new Command("minimal-image")
     .description("Static binaries in FROM scratch images: render, inspect.")
+    .version(packageVersion(), "-V, --version", "print the package version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .addCommand(dockerfileCommand().exitOverride())
@@ -24,6 +34,10 @@ export async function run(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       // Commander has already printed its message (it names the flag); help and version exit 0.
       return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof GateError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
     }
     if (error instanceof InputError) {
       process.stderr.write(`${error.message}\n`);

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import { checkRecipeString } from "./check";
 import { BUILD_DIR, shellQuote, ToolchainRecipe } from "./toolchain";
-import { FieldPath, InputError } from "../validation";
+import { FieldPath, formatPath, InputError } from "../validation";
 
 /**
  * Size-minded defaults: optimise for size, one section per function and object so the linker can drop
@@ -55,7 +55,7 @@ export const cRecipe: ToolchainRecipe = {
       throw new InputError(
         name("sources"),
         `no .c files at the top of ${sourceDir}`,
-        "List the files in `sources`, or give a `buildCommand` and `output` for a project with its own build system",
+        `List the files in ${formatPath(name("sources"))}, or give ${formatPath(name("buildCommand"))} and ${formatPath(name("output"))} for a project with its own build system`,
       );
     }
     const cflags = ["$CFLAGS", ...(options.cflags ?? []).map(shellQuote)].join(" ");

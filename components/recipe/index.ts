@@ -56,7 +56,9 @@ export function defaultBuilders(): Record<string, Builder> {
  * what comes out can be rendered into a Dockerfile without adding a line to it.
  */
 export function resolveRecipe(source: unknown, raw: unknown, context: ResolveContext = {}): ResolvedRecipe {
-  const name = context.name ?? ((option: string) => ["recipe", option]);
+  const name: FieldNamer =
+    context.name ??
+    ((option, index) => (index === undefined ? ["recipe", option] : ["recipe", option, index]));
   const env = context.env ?? process.env;
   const sourceDir = checkSourceDir(source, context.sourceField ?? ["source"]);
   if (raw !== undefined && (typeof raw !== "object" || raw === null || Array.isArray(raw))) {
@@ -73,7 +75,7 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
       throw new InputError(
         name(option),
         `applies to the ${only} toolchain only, not ${toolchain}`,
-        `Remove \`${option}\``,
+        `Remove ${formatPath(name(option))}`,
       );
     }
   }
@@ -173,7 +175,7 @@ function defaultBinaryName(sourceDir: string, name: FieldNamer): string {
     throw new InputError(
       name("binaryName"),
       `cannot derive a binary name from the folder name "${path.basename(sourceDir)}"`,
-      "Set `binaryName`, e.g. `app`",
+      `Set ${formatPath(name("binaryName"))}, e.g. \`app\``,
     );
   }
   return candidate;
@@ -286,13 +288,13 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
         `Give e.g. ["a", "b"]`,
       );
     }
-    return value.map((item, i) => checkedString(item, [...name(key), i], check));
+    return value.map((item, i) => checkedString(item, name(key, i), check));
   };
   const extras = strings("extras");
   extras?.forEach((extra, i) => {
     if (!EXTRAS.includes(extra as Extra)) {
       throw new InputError(
-        [...name("extras"), i],
+        name("extras", i),
         `${describe(extra)} is not a known extra`,
         `Use any of: ${EXTRAS.join(", ")}`,
       );

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { BUILD_DIR, CACHE_DIR, FieldNamer, shellQuote, ToolchainRecipe } from "./toolchain";
-import { describe, InputError } from "../validation";
+import { describe, formatPath, InputError } from "../validation";
 
 const REGISTRY_CACHE = `${CACHE_DIR}/cargo-registry`;
 
@@ -24,7 +24,7 @@ function cargoBinary(sourceDir: string, name: FieldNamer): string {
     throw new InputError(
       name("cargoBin"),
       `cannot read ${manifestPath}: ${(error as Error).message}`,
-      "Fix Cargo.toml, or name the binary target with `cargoBin`",
+      `Fix Cargo.toml, or name the binary target with ${formatPath(name("cargoBin"))}`,
     );
   }
   const bins = (manifest.bin ?? []).map((bin) => bin.name).filter((n): n is string => typeof n === "string");
@@ -35,7 +35,7 @@ function cargoBinary(sourceDir: string, name: FieldNamer): string {
       throw new InputError(
         name("cargoBin"),
         `Cargo.toml names the binary ${describe(found)}, which is not a cargo target name`,
-        "Fix the name in Cargo.toml, or name the binary target with `cargoBin`",
+        `Fix the name in Cargo.toml, or name the binary target with ${formatPath(name("cargoBin"))}`,
       );
     }
     return found;
@@ -45,7 +45,7 @@ function cargoBinary(sourceDir: string, name: FieldNamer): string {
     bins.length > 1
       ? `Cargo.toml declares several binaries (${bins.join(", ")})`
       : "Cargo.toml names no package",
-    "Name the binary target to build with `cargoBin`",
+    `Name the binary target to build with ${formatPath(name("cargoBin"))}`,
   );
 }
 

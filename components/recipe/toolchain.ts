@@ -7,7 +7,11 @@ export const BUILD_DIR = "/minimal-image/build";
 export const CACHE_DIR = "/minimal-image/cache";
 
 /** Names an option the way the caller knows it (`recipe.libc` for the component, `--libc` for the CLI). */
-export type FieldNamer = (option: keyof RecipeOptions | string) => FieldPath;
+/**
+ * How an option (and, for a list, one of its items) is named in errors: `recipe.extras[0]` for the API; a
+ * CLI names the flag alone (`--extra`), since a repeated flag has no index the user typed.
+ */
+export type FieldNamer = (option: keyof RecipeOptions | string, index?: number) => FieldPath;
 
 /** The small interface every toolchain module implements. */
 export interface ToolchainRecipe {

@@ -1,6 +1,6 @@
 // hello-go as a static FROM scratch image serving HTTP on 127.0.0.1:8080: `pulumi up` in this folder.
 import * as pulumi from "@pulumi/pulumi";
-import { MinimalImage } from "../../components";
+import { MinimalImage } from "minimal-image";
 
 const config = new pulumi.Config();
 const hello = new MinimalImage("hello-go", {

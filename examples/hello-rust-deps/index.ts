@@ -2,7 +2,7 @@
 // Its crates come from crates.io with the default builder, or offline from Debian packages with the local
 // one (`MINIMAL_IMAGE_RUST_BUILDER=minimal-image-builder/rust:local`, made by scripts/dev-env up).
 import * as pulumi from "@pulumi/pulumi";
-import { MinimalImage } from "../../components";
+import { MinimalImage } from "minimal-image";
 
 const config = new pulumi.Config();
 const hello = new MinimalImage("hello-rust-deps", {

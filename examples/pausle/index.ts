@@ -1,6 +1,6 @@
 // pausle, the post's pause() program, as a static FROM scratch image: `pulumi up` in this folder.
 import * as pulumi from "@pulumi/pulumi";
-import { MinimalImage } from "../../components";
+import { MinimalImage } from "minimal-image";
 
 const config = new pulumi.Config();
 const pausle = new MinimalImage("pausle", {

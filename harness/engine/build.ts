@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Docker from "dockerode";
 import * as tar from "tar-stream";
-import { traceLogText } from "./buildkit-trace";
 import { engineError } from "./engine-error";
+import { BuildTranscript, EngineEvent, StepReporter } from "./progress";
 import { outsideText } from "../../components/outside-text";
 import { DockerBuilder, RenderedBuild } from "../../components/render";
 
@@ -24,8 +24,10 @@ export interface LocalBuildOptions {
   noCache?: boolean;
   /** Engine client. Default: the one `DOCKER_HOST` or the default socket points at. */
   docker?: Docker;
-  /** Called with each event of the build stream, e.g. to show progress. */
+  /** Called with each event of the build stream. */
   onEvent?: (event: BuildEvent) => void;
+  /** Shows each step as it starts and ends, and the running step's elapsed time. */
+  progress?: StepReporter;
 }
 
 export interface LocalBuildResult {
@@ -37,14 +39,12 @@ export interface LocalBuildResult {
 }
 
 /** One event of the engine's build stream. */
-export interface BuildEvent {
-  id?: string;
-  aux?: unknown;
-  stream?: string;
-  error?: string;
-}
+export type BuildEvent = EngineEvent;
 
-/** The build failed; `message` carries the engine's error and the tail of the build output. */
+/**
+ * The build failed; `message` names the failing step and carries the end of its output (the compiler's own
+ * error among it), or the lines our own checks printed; `log` is the whole build output.
+ */
 export class BuildError extends Error {
   constructor(
     message: string,
@@ -135,32 +135,24 @@ export async function buildContext(
     .catch((error: unknown) => {
       throw engineError(doing, error);
     });
+  const transcript = new BuildTranscript(options.progress);
   const events = await new Promise<BuildEvent[]>((resolve, reject) =>
     docker.modem.followProgress(
       stream,
       (error, result) => (error ? reject(error) : resolve(result)),
-      options.onEvent,
+      (event: BuildEvent) => {
+        transcript.add(event);
+        options.onEvent?.(event);
+      },
     ),
-  ).catch((error: Error) => {
-    throw new BuildError(`minimal-image: ${doing} failed: ${outsideText(error.message)}`, "");
-  });
-  const log = events
-    .map((event) =>
-      event.id === "moby.buildkit.trace" && typeof event.aux === "string"
-        ? traceLogText(event.aux)
-        : (event.stream ?? ""),
-    )
-    .join("");
+  )
+    .catch((error: Error) => {
+      throw new BuildError(`minimal-image: ${doing} failed: ${outsideText(error.message)}`, transcript.log);
+    })
+    .finally(() => transcript.finish());
+  const log = transcript.log;
   const failure = events.find((event) => event.error !== undefined);
-  if (failure) {
-    // Our own checks print lines starting with "minimal-image:"; they say more than the engine's summary.
-    const ours = log
-      .split("\n")
-      .map((line) => outsideText(line))
-      .filter((line) => line.startsWith("minimal-image:"));
-    const reason = ours.length > 0 ? ours.join("\n") : outsideText(String(failure.error));
-    throw new BuildError(`minimal-image: ${doing} failed:\n${reason}`, log);
-  }
+  if (failure) throw new BuildError(failureMessage(doing, String(failure.error), transcript), log);
   // BuildKit reports the image as `moby.image.id`, the classic builder as a bare aux; both carry `ID`.
   const imageId = events
     .map((event) => (event.aux as { ID?: unknown } | undefined)?.ID)
@@ -170,4 +162,23 @@ export async function buildContext(
     throw new BuildError(`minimal-image: ${doing} finished without reporting the image it built`, log);
   }
   return { tag: options.tag, imageId, log };
+}
+
+/**
+ * What a failed build says: the lines our own checks printed (they start with `minimal-image:` and say more
+ * than anything else), or else the failing step's command and the last 30 lines of its output, each line
+ * whole and without control characters; then the engine's exit status.
+ */
+function failureMessage(doing: string, engineMessage: string, transcript: BuildTranscript): string {
+  const { name, tail } = transcript.failedStep();
+  const ours = tail.map((line) => line.trim()).filter((line) => line.startsWith("minimal-image:"));
+  const exit = /exit code: \d+/.exec(engineMessage)?.[0];
+  const lines = [`minimal-image: ${doing} failed${exit ? ` (${exit})` : ""}:`];
+  if (ours.length > 0) lines.push(...ours);
+  else {
+    if (name) lines.push(`failing step: ${name}`);
+    if (tail.length > 0) lines.push("its last lines of output:", ...tail.map((line) => `  | ${line}`));
+    if (!exit) lines.push(outsideText(engineMessage, Infinity));
+  }
+  return lines.join("\n");
 }

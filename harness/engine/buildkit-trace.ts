@@ -1,52 +1,91 @@
 /**
- * BuildKit reports a build's output through the engine API as `moby.buildkit.trace` events whose `aux` is a
- * base64 protobuf `StatusResponse`. Its field 3 holds `VertexLog` messages whose field 4 is the raw output
- * of a step. This reads just those bytes from the protobuf wire format; everything else is skipped.
+ * BuildKit reports a build's progress through the engine API as `moby.buildkit.trace` events whose `aux` is
+ * a base64 protobuf `StatusResponse` (moby/buildkit api/services/control/control.proto). protobufjs decodes
+ * it against the subset of that schema read here: the steps (vertexes: name, start, end, error), their
+ * progress (statuses) and their output (logs). Fields not listed are skipped by the decoder.
  */
+import * as protobuf from "protobufjs";
 
-function readVarint(buf: Buffer, offset: number): [value: number, next: number] {
-  let value = 0;
-  let shift = 0;
-  for (let i = offset; i < buf.length; i++) {
-    value += (buf[i] & 0x7f) * 2 ** shift;
-    if ((buf[i] & 0x80) === 0) return [value, i + 1];
-    shift += 7;
-  }
-  throw new Error("truncated varint");
+const TIMESTAMP = { fields: { seconds: { type: "int64", id: 1 }, nanos: { type: "int32", id: 2 } } };
+
+const STATUS_RESPONSE = protobuf.Root.fromJSON({
+  nested: {
+    Timestamp: TIMESTAMP,
+    Vertex: {
+      fields: {
+        digest: { type: "string", id: 1 },
+        name: { type: "string", id: 3 },
+        cached: { type: "bool", id: 4 },
+        started: { type: "Timestamp", id: 5 },
+        completed: { type: "Timestamp", id: 6 },
+        error: { type: "string", id: 7 },
+      },
+    },
+    VertexStatus: {
+      fields: {
+        ID: { type: "string", id: 1 },
+        vertex: { type: "string", id: 2 },
+        current: { type: "int64", id: 4 },
+        total: { type: "int64", id: 5 },
+      },
+    },
+    VertexLog: {
+      fields: { vertex: { type: "string", id: 1 }, msg: { type: "bytes", id: 4 } },
+    },
+    StatusResponse: {
+      fields: {
+        vertexes: { rule: "repeated", type: "Vertex", id: 1 },
+        statuses: { rule: "repeated", type: "VertexStatus", id: 2 },
+        logs: { rule: "repeated", type: "VertexLog", id: 3 },
+      },
+    },
+  },
+}).lookupType("StatusResponse");
+
+/** One step of a build, as far as this event tells: a later event may add its end or error. */
+export interface TraceVertex {
+  digest: string;
+  /** What the step runs, e.g. `[build 4/6] RUN gcc -o /out/app app.c`. */
+  name: string;
+  cached: boolean;
+  started: boolean;
+  completed: boolean;
+  error: string;
 }
 
-/** Calls `visit` with each field number and, for length-delimited fields, its bytes. */
-function forEachField(buf: Buffer, visit: (field: number, bytes?: Buffer) => void): void {
-  let offset = 0;
-  while (offset < buf.length) {
-    const [key, afterKey] = readVarint(buf, offset);
-    const field = Math.floor(key / 8);
-    const wireType = key & 7;
-    if (wireType === 0) offset = readVarint(buf, afterKey)[1];
-    else if (wireType === 1) offset = afterKey + 8;
-    else if (wireType === 5) offset = afterKey + 4;
-    else if (wireType === 2) {
-      const [length, start] = readVarint(buf, afterKey);
-      visit(field, buf.subarray(start, start + length));
-      offset = start + length;
-      continue;
-    } else throw new Error(`unsupported wire type ${wireType}`);
-    visit(field);
-  }
+/** What one trace event carries. */
+export interface TraceStatus {
+  vertexes: TraceVertex[];
+  statuses: { id: string; vertex: string; current: number; total: number }[];
+  logs: { vertex: string; msg: Buffer }[];
 }
 
-/** The step output carried by one trace event's `aux` value; empty when it carries none or is malformed. */
-export function traceLogText(aux: string): string {
-  const parts: Buffer[] = [];
+/** Decodes one trace event's `aux` value; a malformed one carries nothing. */
+export function decodeTrace(aux: string): TraceStatus {
+  let decoded: Record<string, unknown>;
   try {
-    forEachField(Buffer.from(aux, "base64"), (field, bytes) => {
-      if (field !== 3 || !bytes) return;
-      forEachField(bytes, (logField, msg) => {
-        if (logField === 4 && msg) parts.push(msg);
-      });
-    });
+    const message = STATUS_RESPONSE.decode(Buffer.from(aux, "base64"));
+    decoded = STATUS_RESPONSE.toObject(message, { longs: Number, defaults: true, arrays: true });
   } catch {
-    return "";
+    return { vertexes: [], statuses: [], logs: [] };
   }
-  return Buffer.concat(parts).toString("utf8");
+  const vertexes = (decoded.vertexes as Record<string, unknown>[]).map((v) => ({
+    digest: v.digest as string,
+    name: v.name as string,
+    cached: v.cached as boolean,
+    started: v.started != null,
+    completed: v.completed != null,
+    error: v.error as string,
+  }));
+  const statuses = (decoded.statuses as Record<string, unknown>[]).map((s) => ({
+    id: s.ID as string,
+    vertex: s.vertex as string,
+    current: s.current as number,
+    total: s.total as number,
+  }));
+  const logs = (decoded.logs as Record<string, unknown>[]).map((l) => ({
+    vertex: l.vertex as string,
+    msg: Buffer.from(l.msg as Uint8Array),
+  }));
+  return { vertexes, statuses, logs };
 }

@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Executor } from "./executor";
+import { stderrOutput, StepReporter } from "../engine/progress";
 import { readState, writeState } from "./state";
 import { ChildJob, ChildResult } from "./protocol";
 
@@ -33,17 +34,17 @@ async function main(job: ChildJob): Promise<ChildResult> {
     require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [pulumiDir] }),
   );
 
-  const progress = (line: string) => {
-    if (process.stderr.isTTY || process.env.MINIMAL_IMAGE_PROGRESS === "1")
-      process.stderr.write(`  ${line}\n`);
-  };
+  // Progress goes to standard error, as plain lines when it is not a terminal (CI); MINIMAL_IMAGE_PROGRESS=0 mutes it.
+  const steps = new StepReporter(
+    process.env.MINIMAL_IMAGE_PROGRESS === "0" ? { write: () => true, tty: false } : stderrOutput(),
+  );
   const previous = readState(job.statePath);
   if (job.destroy) {
-    await Executor.destroy(previous, { programDir: job.programDir, progress });
+    await Executor.destroy(previous, { programDir: job.programDir, steps });
     writeState(job.statePath, { resources: {} });
     return { outputs: {}, records: [], errors: [] };
   }
-  const executor = new Executor(previous, job.preview, { programDir: job.programDir, progress });
+  const executor = new Executor(previous, job.preview, { programDir: job.programDir, steps });
   let inFlight = 0;
   const carriedOutErrors: Error[] = [];
   let failed: () => void = () => undefined;

@@ -85,7 +85,7 @@ export const dockerImage: ResourceKind = {
     return sameValue(withoutCredentials(old), withoutCredentials(checked));
   },
 
-  async create({ name }, checked, { docker, progress }) {
+  async create({ name }, checked, { docker, progress, steps }) {
     const build = objectInput(checked.build, "docker.Image build");
     const registry = objectInput(checked.registry, "docker.Image registry");
     const imageName = checked.imageName as string;
@@ -111,6 +111,7 @@ export const dockerImage: ResourceKind = {
         buildArgs: build.args as Record<string, string> | undefined,
         cacheFrom,
         docker,
+        progress: steps,
       },
     );
     const outputs: Record<string, unknown> = {
@@ -128,7 +129,7 @@ export const dockerImage: ResourceKind = {
       typeof registry.username === "string" && typeof registry.password === "string"
         ? { username: registry.username, password: registry.password }
         : undefined;
-    const repoDigest = await pushLocally(imageName, credentials, docker);
+    const repoDigest = await pushLocally(imageName, credentials, docker, steps);
     return { id: imageName, outputs: { ...outputs, repoDigest } };
   },
 

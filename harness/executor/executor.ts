@@ -4,6 +4,7 @@ import { dockerContainer } from "./docker-container";
 import { dockerImage } from "./docker-image";
 import { dockerRemoteImage } from "./docker-remote-image";
 import { Created, KindContext, Registration, ResourceKind } from "./kind";
+import { StepReporter } from "../engine/progress";
 import { dockerNetwork, kubernetesObject, providerResource } from "./others";
 import { ResourceState, StackState } from "./state";
 
@@ -101,6 +102,13 @@ function redactLike(
   return rebuild(plain, "") as Record<string, unknown>;
 }
 
+export interface ExecutorOptions {
+  docker?: Docker;
+  programDir: string;
+  /** Where progress lines go. */
+  steps: StepReporter;
+}
+
 /**
  * Carries out a program's registrations on the real engine, the way the Pulumi engine drives a provider:
  * an unchanged resource (by its checked inputs) costs nothing; a new one is created; a changed one is
@@ -119,13 +127,14 @@ export class Executor {
   constructor(
     private readonly previous: StackState,
     private readonly preview: boolean,
-    options: { docker?: Docker; programDir: string; progress: (line: string) => void },
+    options: ExecutorOptions,
   ) {
     const docker = options.docker ?? new Docker();
     this.context = {
       docker,
       programDir: options.programDir,
-      progress: options.progress,
+      progress: (line) => options.steps.line(line),
+      steps: options.steps,
       providerInputs: (reference) => {
         const urn = reference?.split("::").slice(0, -1).join("::");
         return urn ? this.providerConfigs.get(urn) : undefined;
@@ -216,10 +225,7 @@ export class Executor {
   }
 
   /** Deletes every resource of a state, newest first (`pulumi destroy`). */
-  static async destroy(
-    state: StackState,
-    options: { docker?: Docker; programDir: string; progress: (line: string) => void },
-  ) {
+  static async destroy(state: StackState, options: ExecutorOptions) {
     const executor = new Executor(state, false, options);
     for (const old of Object.values(state.resources).reverse()) {
       await kindOf(old.type).remove(old.id, old.outputs, executor.context);

@@ -1,4 +1,5 @@
 import Docker from "dockerode";
+import { StepReporter } from "../engine/progress";
 
 /** A resource registration, as the Pulumi engine hands it to a provider. */
 export interface Registration {
@@ -20,8 +21,10 @@ export interface KindContext {
   programDir: string;
   /** Inputs of the provider resource a registration names, if any. */
   providerInputs(reference: string | undefined): Record<string, unknown> | undefined;
-  /** A line of progress for a terminal; dropped when not a TTY. */
+  /** A line of progress, on a terminal and in a CI log alike. */
   progress(line: string): void;
+  /** Shows build steps and pushes as they run, with elapsed time. */
+  steps: StepReporter;
 }
 
 /** The engine objects a resource made, and what the provider returns as its outputs. */

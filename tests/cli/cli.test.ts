@@ -1,10 +1,13 @@
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildLocally } from "../../harness/engine/build";
 import { renderBuild } from "../../components/render";
 import { pushLocally } from "../../harness/engine/push";
+import { gateFailures } from "../../components/cli/inspect";
+import { ImageReport } from "../../components/inspect";
 import { runCli } from "../support/capture";
 import { removeImages } from "../support/engine";
 import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../support/env";
@@ -77,6 +80,68 @@ describe("minimal-image dockerfile", () => {
   });
 });
 
+describe("minimal-image --version and messages in flag names", () => {
+  it("prints the package's version", async () => {
+    const { code, stdout } = await runCli("--version");
+    assert.equal(code, 0);
+    const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8"));
+    assert.equal(stdout, `${version}\n`);
+  });
+
+  it("runs as `npx minimal-image` from the build's bin/ (the build keeps the exec bit)", () => {
+    const root = path.join(__dirname, "..", "..");
+    const entry = path.join(root, "bin", "components", "cli", "main.js");
+    assert.ok(fs.existsSync(entry), `${entry} is missing: run \`npm run build\` first (npm test does)`);
+    assert.ok((fs.statSync(entry).mode & 0o111) !== 0, `${entry} is not executable`);
+    const out = execFileSync("npx", ["--no-install", "minimal-image", "--version"], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.match(out, /^\d+\.\d+\.\d+/);
+  });
+
+  it("names flags, never API fields, in a recipe error", async () => {
+    const libc = await runCli("dockerfile", PAUSLE, "--toolchain", "go", "--libc", "musl");
+    assert.match(
+      libc.stderr,
+      /^minimal-image: --libc: applies to the c toolchain only, not go\. Remove --libc\n/,
+    );
+    const extra = await runCli("dockerfile", PAUSLE, "--extra", "passwd", "--extra", "libc");
+    assert.match(extra.stderr, /^minimal-image: --extra: "libc" is not a known extra/);
+  });
+});
+
+describe("minimal-image inspect: gates", () => {
+  const report = {
+    binaryPath: "/app",
+    isStatic: false,
+    interpreter: "/lib/ld-musl-x86_64.so.1",
+    neededLibraries: ["libc.so", "libz.so.1"],
+    uncompressedSizeBytes: 5_000,
+  } as ImageReport;
+
+  it("names the binary and what it needs when --require-static is not met", () => {
+    assert.deepEqual(gateFailures(report, { requireStatic: true }), [
+      "--require-static: /app is not a static binary: it needs the ELF interpreter /lib/ld-musl-x86_64.so.1 and the shared libraries libc.so, libz.so.1",
+    ]);
+    assert.deepEqual(gateFailures({ ...report, isStatic: true }, { requireStatic: true }), []);
+  });
+
+  it("compares the on-disk size with --max-bytes", () => {
+    assert.deepEqual(gateFailures(report, { maxBytes: 5_000 }), []);
+    assert.deepEqual(gateFailures(report, { maxBytes: 4_999 }), [
+      "--max-bytes: the image takes 5000 bytes on disk, over the budget of 4999",
+    ]);
+  });
+
+  it("refuses a --max-bytes that is not a whole number", async () => {
+    const { code, stderr } = await runCli("inspect", "127.0.0.1:5000/app:x", "--max-bytes", "20MB");
+    assert.equal(code, 2);
+    assert.match(stderr, /option '--max-bytes <n>' argument '20MB' is invalid/);
+  });
+});
+
 describe("minimal-image inspect: usage errors", () => {
   it("names <image-ref> and --platform, as the user typed them, and exits 2", async () => {
     const port = await runCli("inspect", "127.0.0.1:99999/app:x");
@@ -140,6 +205,18 @@ describe("minimal-image inspect @integration", function () {
     const unreachable = await runCli("inspect", "127.0.0.1:9/app:x");
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, /is unreachable/);
+  });
+
+  it("exits 1 after the report when a gate fails, 0 when all pass", async () => {
+    const over = await runCli("inspect", tag, "--require-static", "--max-bytes", "1");
+    assert.equal(over.code, 1);
+    assert.match(over.stdout, /static\n$/);
+    assert.match(
+      over.stderr,
+      /^minimal-image: --max-bytes: the image takes \d+ bytes on disk, over the budget of 1\n$/,
+    );
+    const within = await runCli("inspect", tag, "--require-static", "--max-bytes", "1000000");
+    assert.equal(within.code, 0);
   });
 
   it("is a usage error to give --username without --password-stdin", async () => {

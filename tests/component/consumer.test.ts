@@ -191,6 +191,30 @@ describe("the packed package in a consumer project @integration", function () {
     }
   });
 
+  // Each Node.js example, copied alone into the project as a user would take it as a template.
+  const nodeExamples = fs
+    .readdirSync(path.join(ROOT, "examples"))
+    .filter((name) => fs.existsSync(path.join(ROOT, "examples", name, "index.ts")));
+  for (const example of nodeExamples) {
+    it(`examples/${example} copied alone into the project type-checks and loads under Pulumi's runner`, async () => {
+      const copy = path.join(project, "examples-copy", example);
+      fs.cpSync(path.join(ROOT, "examples", example), copy, { recursive: true });
+      try {
+        // The runner type-checks with the folder's tsconfig.json, which must resolve the installed package.
+        const preview = await runStack({
+          dir: copy,
+          stack: "copy",
+          preview: true,
+          statePath: path.join(work, `copy-${example}.json`),
+          env: LOCAL_BUILDERS,
+        });
+        assert.ok(preview.records.some((r) => r.type === "minimal-image:index:MinimalImage"));
+      } finally {
+        fs.rmSync(copy, { recursive: true, force: true });
+      }
+    });
+  }
+
   for (const layout of ["with the tsconfig.json of pulumi new", "without a tsconfig.json"]) {
     it(`a stack program importing "minimal-image" loads under Pulumi's runner ${layout}, and its image is built, pushed and measured`, async () => {
       fs.writeFileSync(path.join(project, "index.ts"), PROGRAM);

@@ -57,6 +57,21 @@ describe("stack programs load as Pulumi loads them", function () {
     }
   });
 
+  it("examples: each has a README, imports minimal-image as a user would, and no two share a host port", () => {
+    const owners = new Map<string, string>();
+    for (const dir of folders.filter((folder) => folder !== ROOT)) {
+      const where = path.relative(ROOT, dir);
+      assert.ok(fs.existsSync(path.join(dir, "README.md")), `${where} has a README.md`);
+      const program = fs.readFileSync(path.join(dir, "index.ts"), "utf8");
+      assert.match(program, /from "minimal-image";/, `${where} imports "minimal-image"`);
+      assert.doesNotMatch(program, /from "\.\.?\//, `${where} imports nothing by a relative path`);
+      for (const [, port] of program.matchAll(/hostPort: (\d+)/g)) {
+        assert.ok(!owners.has(port), `${where} and ${owners.get(port)} both publish host port ${port}`);
+        owners.set(port, where);
+      }
+    }
+  });
+
   for (const dir of folders) {
     const where = path.relative(ROOT, dir) || "the root";
     it(`${where}: loads, type-checks and declares a MinimalImage under the runner's settings @integration`, async () => {

@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { buildContext } from "../../harness/engine/build";
+import { StepReporter } from "../../harness/engine/progress";
 import { engineError } from "../../harness/engine/engine-error";
 import { programLocation, runStack, StackRunError } from "../../harness/executor";
 import { dockerRemoteImage } from "../../harness/executor/docker-remote-image";
@@ -97,6 +98,7 @@ describe("local executor: docker.RemoteImage deletion on the real engine @integr
     programDir: os.tmpdir(),
     providerInputs: () => undefined,
     progress: () => undefined,
+    steps: new StepReporter({ write: () => true, tty: false }),
   };
   const [kept, removed] = ["kept", "removed"].map((n) => `minimal-image-test/${uniqueName(`remote-${n}`)}:x`);
   before(async () => {
