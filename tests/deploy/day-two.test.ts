@@ -7,6 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { StackRunError } from "../../harness/executor";
+import { StepReporter } from "../../harness/engine/progress";
 import { Executor } from "../../harness/executor/executor";
 import { removeRepositories } from "../support/engine";
 import { LOCAL_REGISTRY } from "../support/env";
@@ -39,7 +40,7 @@ describe("day two: diffs against what the provider reads back", () => {
         },
       },
       true,
-      { programDir: process.cwd(), progress: () => undefined },
+      { programDir: process.cwd(), steps: new StepReporter({ write: () => true, tty: false }) },
     );
     await executor.register(
       { urn, type: CONTAINER, name: "app-0", custom: true, inputs: inputs(declared) } as never,
