@@ -2,7 +2,6 @@ import * as docker from "@pulumi/docker";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { unknown } from "@pulumi/pulumi/output";
 import { buildArgNames, contextDigest, renderBuild, RenderedBuild } from "./render";
 import {
   createDockerReplicas,
@@ -13,7 +12,7 @@ import {
   ReplicaOptionsInput,
   validateReplicaOptions,
 } from "./deploy";
-import { formatSizeReport, ImageReport, inspectImage, InspectOptions } from "./inspect";
+import { formatSizeReport, ImageInspection, ImageReport } from "./inspect";
 import { buildInput, DOCKERFILE_FOLDER, dockerfilePath, validateCacheFrom, writeDockerfile } from "./publish";
 import { RecipeOptions } from "./recipe";
 import { DEFAULT_PLATFORM, validatePlatform } from "./platform";
@@ -61,10 +60,8 @@ export interface MinimalImageArgs {
   replicas?: ReplicaOptionsInput;
 }
 
-/** Seams for tests and unusual registries; ordinary programs pass none of these. */
+/** Resource options, and where the program's folder is; ordinary programs pass no `programDir`. */
 export interface MinimalImageOptions extends pulumi.ComponentResourceOptions {
-  /** Inspects the pushed image. Default: `inspectImage` over the OCI distribution API. */
-  inspect?: (imageRef: string, options: InspectOptions) => Promise<ImageReport>;
   /** Folder the Dockerfile is written under and paths are made relative to. Default: `process.cwd()`. */
   programDir?: string;
 }
@@ -101,7 +98,7 @@ export class MinimalImage extends pulumi.ComponentResource {
   readonly readyReplicas?: pulumi.Output<number>;
 
   constructor(name: string, args: MinimalImageArgs, opts: MinimalImageOptions = {}) {
-    const { inspect = inspectImage, programDir = process.cwd(), ...resourceOpts } = opts;
+    const { programDir = process.cwd(), ...resourceOpts } = opts;
     // Every plain input is checked before anything is declared, this component included; Outputs are
     // checked when they resolve.
     const plan = planImage(name, args, programDir, scopeName(name, resourceOpts.aliases));
@@ -133,19 +130,17 @@ export class MinimalImage extends pulumi.ComponentResource {
     );
 
     // The gates (static binary, on-disk budget) hold in the build itself, before anything is pushed; the
-    // inspection reports what was pushed. A preview asks no registry: its figures are unknown until the update.
-    const report: pulumi.Output<ImageReport> = pulumi.runtime.isDryRun()
-      ? pulumi.output(unknown as unknown as ImageReport)
-      : pulumi.unsecret(
-          // The password is secret, so anything computed with it is too; the report holds none of it.
-          pulumi
-            .all([image.repoDigest, registry.username, password, platform, rendered])
-            .apply(async ([repoDigest, username, pass, p, r]) => {
-              const result = await inspect(repoDigest, { username, password: pass, platform: p });
-              checkReport(result, r);
-              return result;
-            }),
-        );
+    // inspection reports what was pushed, once per digest, kept in state: an update that pushes nothing new
+    // and every preview ask no registry (a preview of a new image leaves the figures unknown).
+    const inspection = new ImageInspection(
+      `${name}-inspection`,
+      { imageRef: image.repoDigest, platform, username: registry.username, password },
+      { parent: this },
+    );
+    const report = pulumi.all([inspection.report, rendered]).apply(([result, r]) => {
+      checkReport(result, r);
+      return result;
+    });
 
     // Through the checked image name too, so that a name refused once it resolves fails this output.
     this.imageRef = pulumi.all([plan.imageName, image.repoDigest]).apply(([, ref]) => ref);

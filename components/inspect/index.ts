@@ -14,3 +14,10 @@ export {
   type ImageReport,
   type InspectOptions,
 } from "./inspect";
+export {
+  compiledInspectModule,
+  ImageInspection,
+  type ImageInspectionArgs,
+  inspectionProvider,
+} from "./inspection-resource";
+export { dockerConfigCredentials, dockerConfigFile } from "./docker-config";

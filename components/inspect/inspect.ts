@@ -1,6 +1,7 @@
 import { ElfError, parseElf } from "./elf";
 import { formatBytes, LayerError, LayerStack, layerCompression } from "./layers";
 import { RegistryClient } from "./distribution";
+import { dockerConfigCredentials } from "./docker-config";
 import { RegistryError } from "./transport";
 import { formatPlatform, parsePlatform, platformMatches, type Platform } from "../platform";
 import { outsideText } from "../outside-text";
@@ -28,6 +29,11 @@ export interface InspectOptions {
   requestTimeoutMs?: number;
   /** Longest time in milliseconds for the whole inspection. Default 1800000 (30 minutes). */
   deadlineMs?: number;
+  /**
+   * The Docker client configuration consulted for credentials when `username` is not given. Default
+   * `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+   */
+  dockerConfig?: string;
   /** How the caller names the inputs in errors, e.g. a CLI's `<image-ref>`. Default `reference`, `platform`. */
   inputNames?: { reference?: string; platform?: string };
 }
@@ -137,7 +143,12 @@ export async function inspectImage(reference: string, options: InspectOptions = 
     limits.deadlineMs,
   );
   try {
-    const client = new RegistryClient(ref.registry, { ...options, signal: deadline.signal });
+    // Without explicit credentials, those of `docker login`, as the provider's push uses them.
+    const credentials =
+      options.username === undefined
+        ? dockerConfigCredentials(ref.registry, options.dockerConfig)
+        : undefined;
+    const client = new RegistryClient(ref.registry, { ...options, ...credentials, signal: deadline.signal });
     const repo = ref.repository;
     const resolved = await client.resolveImage(repo, ref.digest ?? ref.tag ?? "latest", platform);
     const imageRef = `${ref.registry}/${repo}@${resolved.digest}`;

@@ -3,6 +3,7 @@ import Docker from "dockerode";
 import { dockerContainer } from "./docker-container";
 import { dockerImage } from "./docker-image";
 import { dockerRemoteImage } from "./docker-remote-image";
+import { dynamicInspection, INSPECTION_TYPE } from "./dynamic-inspection";
 import { Created, KindContext, Registration, ResourceKind } from "./kind";
 import { StepReporter } from "../engine/progress";
 import { dockerNetwork, kubernetesObject, providerResource } from "./others";
@@ -14,6 +15,7 @@ const KINDS: Record<string, ResourceKind> = {
   "docker:index/remoteImage:RemoteImage": dockerRemoteImage,
   "docker:index/container:Container": dockerContainer,
   "docker:index/network:Network": dockerNetwork,
+  [INSPECTION_TYPE]: dynamicInspection,
 };
 
 function kindOf(type: string): ResourceKind {
@@ -175,7 +177,7 @@ export class Executor {
       this.records.push({ ...pick(reg), operation, inputs: stored, id });
 
     const diffBase = kind.diffsReadBack && old ? withoutId(old.outputs) : oldInputs;
-    if (old && diffBase && kind.unchanged(diffBase, stored)) {
+    if (old && diffBase && (await kind.unchanged(diffBase, stored, this.context))) {
       this.next.resources[reg.urn] = old;
       record("same", old.id);
       return { id: old.id, outputs: old.outputs };

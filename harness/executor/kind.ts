@@ -44,7 +44,11 @@ export interface ResourceKind {
     old: Record<string, unknown> | undefined,
   ): Promise<Record<string, unknown>>;
   /** True when the change from `old` to `checked` needs no action (the provider's Diff says none). */
-  unchanged(old: Record<string, unknown>, checked: Record<string, unknown>): boolean;
+  unchanged(
+    old: Record<string, unknown>,
+    checked: Record<string, unknown>,
+    context: KindContext,
+  ): boolean | Promise<boolean>;
   /**
    * The provider diffs against the state its Read stored (the outputs, less `id`), not against the last
    * declared inputs: true for the bridged resources whose create reads the engine back.

@@ -4,13 +4,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "../../components/validation";
-import { ImageReport } from "../../components/inspect";
-import { imageReport } from "../support/report";
 import { MinimalImage, MinimalImageArgs } from "../../components/minimal-image";
 import { setRecordingMocks, settle } from "../support/pulumi";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
-const REPORT: ImageReport = imageReport();
 
 describe("MinimalImage cacheFrom (mocks)", () => {
   let builds: Record<string, unknown>[];
@@ -39,7 +36,7 @@ describe("MinimalImage cacheFrom (mocks)", () => {
     new MinimalImage(
       "pausle",
       { source: "pausle", imageName: "pausle", registry: { server: "127.0.0.1:5000" }, ...args },
-      { programDir, inspect: async () => REPORT },
+      { programDir },
     );
 
   it("passes the images to the build resource, with the inline cache that makes the pushed image a source too", async () => {

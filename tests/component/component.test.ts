@@ -31,9 +31,17 @@ describe("MinimalImage component (mocks)", () => {
   let resources: Declared[];
   let programDir: string;
   let inspected: { ref: string; username?: string; password?: string }[];
+  /** What the mocked inspection reports in the current test. */
+  let result: ImageReport;
 
   before(() => {
-    setRecordingMocks((resource) => resources.push(resource), { digest: DIGEST });
+    setRecordingMocks((resource) => resources.push(resource), {
+      digest: DIGEST,
+      inspect: ({ imageRef, username, password }) => {
+        inspected.push({ ref: imageRef, username, password });
+        return result;
+      },
+    });
   });
 
   beforeEach(() => {
@@ -47,18 +55,14 @@ describe("MinimalImage component (mocks)", () => {
   });
   afterEach(() => fs.rmSync(programDir, { recursive: true, force: true }));
 
-  const create = (args: Partial<MinimalImageArgs> = {}, result: ImageReport = report()) =>
-    new MinimalImage(
+  const create = (args: Partial<MinimalImageArgs> = {}, reported: ImageReport = report()) => {
+    result = reported;
+    return new MinimalImage(
       "pausle",
       { source: "pausle", imageName: "pausle", registry: { server: "127.0.0.1:5000" }, ...args },
-      {
-        programDir,
-        inspect: async (ref, options) => {
-          inspected.push({ ref, username: options.username, password: options.password });
-          return result;
-        },
-      },
+      { programDir },
     );
+  };
 
   /** The Dockerfile path the component declared, relative to the program's folder. */
   const declaredDockerfile = () =>
@@ -114,7 +118,7 @@ describe("MinimalImage component (mocks)", () => {
     const renamed = new MinimalImage(
       "..",
       { source: "pausle", imageName: "pausle", registry: { server: "127.0.0.1:5000" } },
-      { programDir, inspect: async () => report(), aliases: [{ name: "pausle" }] },
+      { programDir, aliases: [{ name: "pausle" }] },
     );
     await resolved(renamed.imageRef);
     assert.equal(declaredDockerfile(), first);
@@ -277,7 +281,7 @@ describe("MinimalImage component (mocks)", () => {
         registry: { server: "127.0.0.1:5000", username: "ci", password: pulumi.secret("pw") },
         replicas: { count: 1 },
       },
-      { programDir, inspect: async () => report(), providers: { docker: engine } },
+      { programDir, providers: { docker: engine } },
     );
     await resolved(image.replicaNames);
     const made = resources.filter((r) => r.type === "pulumi:providers:docker" && r.name !== "engine");
@@ -368,7 +372,7 @@ describe("MinimalImage component (mocks)", () => {
               registry: { server: "127.0.0.1:5000" },
               replicas: { runtime: "kubernetes", ports: [8080], service: {} },
             },
-            { programDir, inspect: async () => report() },
+            { programDir },
           ),
         (error: unknown) => error instanceof InputError && /cannot name a Service/.test(error.message),
       );

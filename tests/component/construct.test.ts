@@ -62,13 +62,16 @@ describe("MinimalImage through the component provider's construct (other languag
   const seamed = () =>
     class MinimalImage extends Component {
       constructor(name: string, args: MinimalImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super(name, args, { ...opts, programDir, inspect: async () => REPORT });
+        super(name, args, { ...opts, programDir });
       }
     };
 
   before(async function () {
     this.timeout(60_000);
-    await setRecordingMocks((resource) => resources.push(resource), { digest: DIGEST });
+    await setRecordingMocks((resource) => resources.push(resource), {
+      digest: DIGEST,
+      inspect: () => REPORT,
+    });
     provider = new ComponentProvider({ components: [seamed()], name: "minimal-image", dirname: ROOT });
     await provider.getSchema();
   });
@@ -153,6 +156,7 @@ describe("MinimalImage through the component provider's construct (other languag
         "docker:index/image:Image::pausle",
         "docker:index/network:Network::pausle-net",
         "docker:index/remoteImage:RemoteImage::pausle-G-image",
+        "pulumi-nodejs:dynamic/minimal-image:ImageInspection::pausle-inspection",
         "pulumi:providers:docker::pausle-pull",
       ],
     );

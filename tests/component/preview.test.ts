@@ -1,13 +1,21 @@
 // What `pulumi preview` and a repeated `pulumi up` of an unchanged program cost: the component declares the
-// same inputs every time, and a preview asks the registry nothing, counted on a fake registry that holds the
-// image (the component's own inspection, no test seam).
+// same inputs every time, a preview asks the registry nothing, and an update of an unchanged image asks it
+// nothing either, counted on a fake registry that holds the image. The inspection is the provider Pulumi
+// serialized into the recorded inspection's state, run here as the engine runs it (no test seam).
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { MinimalImage } from "../../components/minimal-image";
 import { FakeRegistry, gzipLayer, MEDIA } from "../inspect/helpers";
-import { Declared, registrationsSettled, setRecordingMocks, settle } from "../support/pulumi";
+import {
+  Declared,
+  INSPECTION_TYPE,
+  registrationsSettled,
+  serializedProvider,
+  setRecordingMocks,
+  settle,
+} from "../support/pulumi";
 
 const REPO_ROOT = path.join(__dirname, "..", "..");
 // Not a real binary: the count of requests is what is measured, not the inspection's verdict.
@@ -44,7 +52,7 @@ describe("previews and unchanged programs", function () {
   async function declare(preview: boolean): Promise<{ image: MinimalImage; declared: Declared[] }> {
     declared = [];
     // The Image answers with the digest the fake registry holds, as state would for an unchanged image.
-    await setRecordingMocks((resource) => declared.push(resource), { digest, preview });
+    await setRecordingMocks((resource) => declared.push(resource), { digest, preview, inspect: "provider" });
     const image = new MinimalImage(
       "pausle",
       {
@@ -78,6 +86,27 @@ describe("previews and unchanged programs", function () {
     const { image } = await declare(false);
     await settle(image.layerCount).catch(() => undefined);
     assert.ok(registry.seen.some((request) => request.url.includes(`/manifests/${digest}`)));
+  });
+
+  it("an update of an unchanged image asks nothing: the provider's diff keeps the recorded inspection", async () => {
+    const inspection = (await declare(true)).declared.find((d) => d.type === INSPECTION_TYPE);
+    assert.ok(inspection, "the inspection is a resource of its own");
+    const provider = serializedProvider(inspection.inputs);
+    const inputs = { imageRef: `${registry.host}/pausle@${digest}`, platform: "linux/amd64" };
+    registry.seen.length = 0;
+    // The engine creates only on a change: the same digest (and other credentials) is none.
+    assert.deepEqual(await provider.diff("id", inputs, { ...inputs, username: "other" }), {
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    const newDigest = `sha256:${"0".repeat(64)}`;
+    const changed = await provider.diff("id", inputs, {
+      ...inputs,
+      imageRef: `${registry.host}/pausle@${newDigest}`,
+    });
+    assert.deepEqual([changed.changes, changed.replaces], [true, ["imageRef"]]);
+    assert.deepEqual(registry.seen, [], "deciding asked the registry nothing");
   });
 
   it("two runs of the same program declare identical inputs for every resource", async () => {

@@ -1,4 +1,7 @@
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { ImageReport } from "../../components/inspect";
+import { imageReport } from "./report";
 
 /** The value of an Output, or its failure: Outputs have no public way to observe a failure. */
 export function settle<T>(output: pulumi.Output<T>): Promise<T> {
@@ -36,23 +39,71 @@ export interface Declared {
 /** The image ID the mocked RemoteImage reports, as the engine would for the pulled digest. */
 export const MOCK_IMAGE_ID = `sha256:${"cd".repeat(32)}`;
 
+/** The type token of the component's recorded inspection (a dynamic resource). */
+export const INSPECTION_TYPE = "pulumi-nodejs:dynamic/minimal-image:ImageInspection";
+
+/** What the mocked inspection provider is asked: the pushed digest, and the credentials it would use. */
+export interface InspectionRequest {
+  imageRef: string;
+  platform: string;
+  username?: string;
+  password?: string;
+}
+
+/**
+ * A dynamic resource's provider, loaded from the text Pulumi serialized into its `__provider` input, as
+ * Pulumi's dynamic provider host loads it (`require-from-string`, a dependency of @pulumi/pulumi).
+ */
+export function serializedProvider(inputs: Record<string, unknown>): {
+  create(inputs: object): Promise<{ id: string; outs: Record<string, unknown> }>;
+  diff(id: string, olds: object, news: object): Promise<{ changes?: boolean; replaces?: string[] }>;
+} {
+  const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package the dynamic provider host uses
+  const requireFromString = require(require.resolve("require-from-string", { paths: [pulumiDir] }));
+  return requireFromString(String(inputs.__provider)).handler();
+}
+
+/** A secret as the mocks receive it, unwrapped. */
+function revealed(value: unknown): unknown {
+  return isSecretInput(value) ? (value as { value: unknown }).value : value;
+}
+
 /**
  * Mocks that hand every registration to `record` and answer as the providers would: a `docker.Image` with
- * the `repoDigest` of its name at `digest`, a `docker.RemoteImage` with {@link MOCK_IMAGE_ID}.
+ * the `repoDigest` of its name at `digest`, a `docker.RemoteImage` with {@link MOCK_IMAGE_ID}, and the
+ * recorded inspection with the report `inspect` gives (default: a static pausle's).
  */
 export function setRecordingMocks(
   record: (resource: Declared) => void,
-  options: { digest: string; preview?: boolean },
+  options: {
+    digest: string;
+    preview?: boolean;
+    /** The report, or `"provider"` to run the serialized provider itself (an update only, as the engine does). */
+    inspect?: ((request: InspectionRequest) => ImageReport | Promise<ImageReport>) | "provider";
+  },
 ): Promise<void> {
   return pulumi.runtime.setMocks(
     {
-      newResource(args) {
+      async newResource(args) {
         record({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
         const state = { ...args.inputs };
         if (args.type === "docker:index/image:Image") {
           state.repoDigest = `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${options.digest}`;
         }
         if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = MOCK_IMAGE_ID;
+        if (args.type === INSPECTION_TYPE) {
+          const request = {
+            imageRef: String(args.inputs.imageRef),
+            platform: String(args.inputs.platform),
+            username: args.inputs.username as string | undefined,
+            password: revealed(args.inputs.password) as string | undefined,
+          };
+          if (options.inspect === "provider") {
+            // What the engine does in an update: Create of the provider Pulumi serialized.
+            if (!options.preview) Object.assign(state, await serializedProvider(args.inputs).create(request));
+          } else state.report = await (options.inspect?.(request) ?? imageReport());
+        }
         return { id: `${args.name}-id`, state };
       },
       call: (args) => args.inputs,
