@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import dockerignore from "@balena/dockerignore";
+import { readSourceFile } from "../recipe/source-file";
 import { FieldPath, InputError } from "../validation";
 
 /** What a directory entry is, for entries a build context cannot carry (only files, folders and links can). */
@@ -23,7 +24,8 @@ function specialKind(entry: fs.Dirent): string | undefined {
 export function listContextFiles(contextDir: string, field: FieldPath = ["source"]): string[] {
   const ignoreFile = path.join(contextDir, ".dockerignore");
   const ignore = dockerignore({ ignorecase: false });
-  if (fs.existsSync(ignoreFile)) ignore.add(fs.readFileSync(ignoreFile, "utf8").split(/\r?\n/));
+  const patterns = readSourceFile(contextDir, ".dockerignore", field);
+  if (patterns !== undefined) ignore.add(patterns.split(/\r?\n/));
   const files: string[] = [];
   const walk = (relative: string): void => {
     for (const entry of fs.readdirSync(path.join(contextDir, relative), { withFileTypes: true })) {
@@ -59,11 +61,23 @@ export function contextDigest(
   dockerfile: string,
 ): string {
   const hash = createHash("sha256").update(dockerfile);
+  // Files are hashed a chunk at a time: memory stays flat however large the context, and files over
+  // 2 GiB (which fs.readFileSync refuses) hash like any other.
+  const chunk = Buffer.allocUnsafe(1024 ** 2);
   for (const file of contextFiles) {
     const full = path.join(sourceDir, file);
     const stat = fs.lstatSync(full);
     hash.update(`\0${file}\0${(stat.mode & 0o7777).toString(8)}\0`);
-    hash.update(stat.isSymbolicLink() ? fs.readlinkSync(full) : fs.readFileSync(full));
+    if (stat.isSymbolicLink()) {
+      hash.update(fs.readlinkSync(full));
+      continue;
+    }
+    const fd = fs.openSync(full, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+    try {
+      for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0;) hash.update(chunk.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
   return hash.digest("hex");
 }
