@@ -18,10 +18,11 @@ export function outsideText(text: string, limit = 300): string {
 
 /**
  * `user:password@` before a host (with or without a scheme), and what follows `Bearer` or `Basic`: a URL's
- * userinfo or an Authorization value. `app@sha256:…` is a digest, not userinfo, and stays.
+ * userinfo or an Authorization value. `app@sha256:…` is a digest, not userinfo, and stays. Matches start
+ * only where a word starts, so the search stays linear in the text's length.
  */
 const CREDENTIALS =
-  /([a-z][a-z0-9+.-]*:\/\/)?[^\s"'`/@]+@(?![a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-f0-9]{32,})|\b(Bearer|Basic)\s+[^\s"'`,]+/gi;
+  /(?<![^\s"'`(=<[])([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^\s"'`/@(=<[]+@(?![a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-f0-9]{32,})|\b(Bearer|Basic) +[\w\-.~+/]{8,}=*/g;
 
 /**
  * Text with every URL userinfo and Authorization value replaced by `[redacted]`, for messages that quote
