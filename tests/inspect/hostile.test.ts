@@ -7,6 +7,7 @@ import { gzipSync } from "node:zlib";
 import { outsideText } from "../../components/outside-text";
 import { inspectImage, RegistryClient, type InspectOptions } from "../../components/inspect";
 import { LayerStack } from "../../components/inspect/layers";
+import { validateRegistry } from "../../components/registry";
 import { runCli } from "../support/capture";
 import { basic, compilePause, gzipLayer, makeTar, makeTempDir, MEDIA, sha256 } from "./helpers";
 import {
@@ -756,6 +757,79 @@ describe("inspect against a hostile registry", () => {
       );
       assert.equal(outsideText("short", 3000), "short");
     });
+  });
+
+  describe("credentials and tokens are never echoed", () => {
+    it("a registry.server with userinfo is refused without its password", () => {
+      assert.throws(
+        () => validateRegistry({ server: `ci:${SECRET}@registry.example` }),
+        (err: Error) => {
+          assert.equal(err.name, "InputError");
+          assert.match(
+            err.message,
+            /^minimal-image: registry\.server: "\[redacted\]@registry\.example\/probe" is not a valid image reference/,
+          );
+          assert.ok(!err.message.includes(SECRET));
+          return true;
+        },
+      );
+    });
+
+    it("the CLI's inspect of a reference with userinfo prints no password", async () => {
+      const result = await runCli("inspect", `ci:${SECRET}@127.0.0.1:1/team/app:v1`);
+      assert.equal(result.code, 2, "an input error");
+      assert.match(result.stderr, /\[redacted\]@127\.0\.0\.1:1\/team\/app:v1/);
+      assert.ok(!`${result.stdout}${result.stderr}`.includes(SECRET));
+    });
+
+    it("a token with CRLF is refused without being shown", async () => {
+      reg.auth = { kind: "bearer", ...CREDENTIALS };
+      reg.intercept = (_req, res, url) => {
+        if (url.pathname !== "/token") return false;
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ token: `${SECRET}\r\nX-Injected: 1` }));
+        return true;
+      };
+      await expectError(
+        inspectImage(await pushPausle(), CREDENTIALS),
+        "RegistryError",
+        /answered with a token that is not one word of printable ASCII\. Check/,
+      );
+    });
+
+    it("a realm with userinfo is refused without it", async () => {
+      reg.auth = { kind: "bearer", ...CREDENTIALS, realm: `http://ci:${SECRET}@${reg.host}/token` };
+      await expectError(
+        inspectImage(await pushPausle(), CREDENTIALS),
+        "RegistryError",
+        /asked for a token from a realm at http:\/\/127\.0\.0\.1:\d+ that holds a user name or password/,
+      );
+    });
+
+    const redirects: [string, (host: string) => string, RegExp][] = [
+      [
+        "file:",
+        () => "file:///etc/passwd",
+        /redirected manifest "v1" of repository "team\/app" to a file: URL, which is not an http or https address/,
+      ],
+      ["data:", () => "data:text/plain,hello", /to a data: URL, which is not an http or https address/],
+      [
+        "userinfo",
+        (host) => `http://ci:${SECRET}@${host}/x`,
+        /to a URL with a user name or password, which is not/,
+      ],
+    ];
+    for (const [title, location, pattern] of redirects) {
+      it(`a redirect to ${title} is refused by name, within 2 s`, async () => {
+        reg.intercept = (_req, res) => {
+          res.writeHead(307, { location: location(reg.host) }).end();
+          return true;
+        };
+        const started = Date.now();
+        await expectError(inspectImage(`${reg.host}/team/app:v1`), "RegistryError", pattern);
+        assert.ok(Date.now() - started < 2000);
+      });
+    }
   });
 
   describe("input checks", () => {
