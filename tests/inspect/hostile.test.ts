@@ -330,11 +330,11 @@ describe("inspect against a hostile registry", () => {
       const size = 200 * 1024 ** 2;
       // The winner (/a/app) sits in the last layer, so the first layer's candidate is kept and then dropped.
       const layers = [];
-      for (const dir of [...dirs].reverse())
-        layers.push({ body: await zeroFileLayer(`${dir.slice(1)}/app`, size) });
-      const pathConfig = (path: string) => ({
+      for (const folder of [...dirs].reverse())
+        layers.push({ body: await zeroFileLayer(`${folder.slice(1)}/app`, size) });
+      const pathConfig = (searchPath: string) => ({
         ...CONFIG,
-        config: { Entrypoint: ["app"], Env: [`PATH=${path}`] },
+        config: { Entrypoint: ["app"], Env: [`PATH=${searchPath}`] },
       });
       reg.putImage("bomb/path", "v1", layers, pathConfig(dirs.join(":")));
       reg.putImage(
