@@ -51,7 +51,7 @@ export function parseImageReference(value: unknown, field: FieldPath | string): 
   if (!match || value.length > 255 + 1 + 128 + 136) {
     throw new InputError(
       field,
-      `"${value}" is not a valid image reference`,
+      `${describe(value)} is not a valid image reference`,
       "Use lowercase `[host[:port]/]path[:tag][@sha256:<64 hex>]`, e.g. `127.0.0.1:5000/app:v1`.",
     );
   }
@@ -60,7 +60,7 @@ export function parseImageReference(value: unknown, field: FieldPath | string): 
   if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) {
     throw new InputError(
       field,
-      `port ${port} of "${value}" is not a TCP port`,
+      `port ${port} of ${describe(value)} is not a TCP port`,
       "Use a port from 1 to 65535, e.g. `127.0.0.1:5000/app:v1`.",
     );
   }

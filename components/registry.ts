@@ -50,7 +50,7 @@ export function validateRegistry(raw: unknown): RegistryInput {
   ) {
     throw new InputError(
       ["registry", "server"],
-      `"${server}" is not a registry host`,
+      `${describe(server)} is not a registry host`,
       "Give only host[:port], e.g. `registry.example.com` or `127.0.0.1:5000`",
     );
   }

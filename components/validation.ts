@@ -1,3 +1,5 @@
+import { withoutCredentials } from "./outside-text";
+
 /**
  * The one validation kit every stage uses. An input is checked where it enters, before anything is declared,
  * and a bad one fails with an {@link InputError} that names the field by its path, says what is wrong, and
@@ -12,6 +14,13 @@
 export type FieldPath = readonly (string | number)[];
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/** What JSON.stringify leaves as is but a terminal or reader misreads: C1 controls, bidi and zero-width. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/** JSON text for a message, every control or format character written as its `\uXXXX` escape. */
+function escaped(json: string): string {
+  return json.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
 
 /**
  * `replicas.publishedPorts[0].hostPort`: keys after the first that are not identifiers are quoted in
@@ -22,7 +31,7 @@ export function formatPath(path: FieldPath): string {
     .map((key, i) => {
       if (typeof key === "number") return `[${key}]`;
       if (i === 0) return key;
-      return IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+      return IDENTIFIER.test(key) ? `.${key}` : `[${escaped(JSON.stringify(key))}]`;
     })
     .join("");
 }
@@ -49,10 +58,10 @@ export class InputError extends Error {
 
 /** A short, safe description of an unexpected value for error messages. */
 export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") return escaped(JSON.stringify(withoutCredentials(value)));
   if (value === undefined || value === null) return String(value);
   if (Array.isArray(value)) return "an array";
-  return `${typeof value} ${JSON.stringify(value)}`.slice(0, 80);
+  return `${typeof value} ${escaped(String(JSON.stringify(value)))}`.slice(0, 80);
 }
 
 /** A JSON object: not null, not an array. */

@@ -395,11 +395,13 @@ function dockerNetwork(raw: unknown, field: FieldPath): string {
   if (typeof raw !== "string" || !DOCKER_NETWORK.test(raw)) {
     throw new InputError(field, `${describe(raw)} is not a Docker network name`, "Give e.g. `minimal-net`.");
   }
-  if (raw === "host" || raw === "none") {
-    // Replicas attach through `networks_advanced`, which cannot join these two special networks.
+  // `host` and `none` cannot be joined through `networks_advanced`; `bridge` (alias `default`) is the
+  // engine's default bridge, shared with every container started without a network, which the replicas'
+  // isolation excludes.
+  if (["host", "none", "bridge", "default"].includes(raw)) {
     throw new InputError(
       field,
-      `network "${raw}" is not supported`,
+      `network "${raw}" is not supported: it is one of the engine's predefined networks`,
       "Give a user-defined network (`docker network create NAME`), or omit it for a network of the replicas' own.",
     );
   }

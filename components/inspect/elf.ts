@@ -49,6 +49,13 @@ const DT_STRTAB = 5n;
 const DT_STRSZ = 10n;
 /** e_phnum value meaning "the real count is in section header 0's sh_info". */
 const PN_XNUM = 0xffff;
+/**
+ * Bounds on what the report keeps, so a crafted binary cannot turn a small file into a huge answer (8,192
+ * entries naming one 1 MiB string would be 8 GiB of strings). Real executables need a few dozen libraries.
+ */
+export const MAX_NEEDED = 256;
+/** Linux's PATH_MAX: the loader cannot open a longer name, and a string is searched no further. */
+export const MAX_ELF_STRING = 4096;
 
 interface Segment {
   type: number;
@@ -99,15 +106,20 @@ class Reader {
     return toNumber(this.word(offset, what), what);
   }
 
-  /** A NUL-terminated string starting at `offset`, not reading past `end`. */
+  /** A NUL-terminated string starting at `offset`, not reading past `end` nor past MAX_ELF_STRING bytes. */
   cstring(offset: number, end: number, what: string): string {
     this.check(offset, 0, what);
     const limit = Math.min(end, this.buf.length);
-    const nul = this.buf.indexOf(0, offset);
-    if (nul < 0 || nul >= limit) {
-      throw new ElfError(`truncated ELF file: ${what} at byte ${offset} has no terminating NUL`);
+    // Searching only the allowed span keeps each lookup O(MAX_ELF_STRING), however long the input string.
+    const span = this.buf.subarray(offset, Math.min(limit, offset + MAX_ELF_STRING + 1));
+    const nul = span.indexOf(0);
+    if (nul < 0 && span.length > MAX_ELF_STRING) {
+      throw new ElfError(
+        `invalid ELF file: ${what} at byte ${offset} is longer than ${MAX_ELF_STRING} bytes (PATH_MAX)`,
+      );
     }
-    return this.buf.toString("utf8", offset, nul);
+    if (nul < 0) throw new ElfError(`truncated ELF file: ${what} at byte ${offset} has no terminating NUL`);
+    return span.toString("utf8", 0, nul);
   }
 }
 
@@ -204,8 +216,11 @@ function readNeeded(r: Reader, segments: Segment[]): string[] {
     const tag = r.word(at, "dynamic entry");
     if (tag === DT_NULL) break;
     const value = r.word(at + half, "dynamic entry");
-    if (tag === DT_NEEDED) neededOffsets.push(value);
-    else if (tag === DT_STRTAB) strtab = value;
+    if (tag === DT_NEEDED && neededOffsets.push(value) > MAX_NEEDED) {
+      throw new ElfError(
+        `invalid ELF file: more than ${MAX_NEEDED} DT_NEEDED entries, more than any executable needs`,
+      );
+    } else if (tag === DT_STRTAB) strtab = value;
     else if (tag === DT_STRSZ) strsz = value;
   }
   if (neededOffsets.length === 0) return [];

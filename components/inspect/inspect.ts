@@ -167,7 +167,7 @@ export async function inspectImage(reference: string, options: InspectOptions = 
         "Set an exec-form ENTRYPOINT to the binary",
       );
     }
-    const candidates = candidatePaths(program, config);
+    const candidates = candidatePaths(imageRef, program, config);
 
     const stack = new LayerStack(
       imageRef,
@@ -324,18 +324,29 @@ function readConfig(imageRef: string, json: unknown): ImageConfig {
   return json as ImageConfig;
 }
 
+/** PATH directories searched for a bare entrypoint name; a config may hold millions (each costs a lookup). */
+const MAX_PATH_DIRECTORIES = 1000;
+
 /**
  * Where the runtime looks for `program`: as given when absolute, under WorkingDir when relative with a
  * slash, else in each PATH directory in order (as execvp does).
  */
-function candidatePaths(program: string, config: ImageConfig): string[] {
+function candidatePaths(imageRef: string, program: string, config: ImageConfig): string[] {
   if (program.startsWith("/")) return [program];
   const cwd = config.config?.WorkingDir || "/";
   if (program.includes("/")) return [`${cwd}/${program}`];
   const envPath =
     config.config?.Env?.find((e) => e.startsWith("PATH="))?.slice("PATH=".length) ?? DEFAULT_PATH;
-  return envPath
-    .split(":")
+  // The split stops one past the bound, so a huge PATH is never split whole.
+  const dirs = envPath.split(":", MAX_PATH_DIRECTORIES + 1);
+  if (dirs.length > MAX_PATH_DIRECTORIES) {
+    throw new InspectError(
+      imageRef,
+      `its PATH has more than ${MAX_PATH_DIRECTORIES} directories to search for "${outsideText(program, 200)}"`,
+      "Set an absolute ENTRYPOINT, e.g. /app, or a shorter PATH",
+    );
+  }
+  return dirs
     .filter(Boolean)
     .map((dir) => (dir.startsWith("/") ? `${dir}/${program}` : `${cwd}/${dir}/${program}`));
 }

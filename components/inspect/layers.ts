@@ -31,7 +31,7 @@ export interface LayerLimits {
   maxStreamedBytes: number;
   /** Tar entries across all layers, each of which costs memory in the tree (`maxTarEntries`). */
   maxEntries: number;
-  /** Bytes of one file kept in memory, e.g. the entrypoint binary (`maxEntrypointBytes`). */
+  /** Bytes of wanted files kept in memory at once, all candidates together (`maxEntrypointBytes`). */
   maxKeptBytes: number;
   /** Characters of entry and link names across all layers, which the tree holds. Default 64 Mi. */
   maxNameChars?: number;
@@ -49,7 +49,8 @@ export class LayerStack {
   private streamedBytes = 0;
   private entryCount = 0;
   private nameChars = 0;
-  /** Latest entry seen per wanted path: its layer, size, and content unless it was over the bound. */
+  private keptBytes = 0;
+  /** Latest entry seen per wanted path: its layer, size, and content when it fit the bound. */
   private readonly captured = new Map<string, { layer: number; size: number; data?: Buffer }>();
 
   /**
@@ -73,7 +74,7 @@ export class LayerStack {
       this.countEntry(header);
       const size = header.size ?? 0;
       this.entryBytes += size;
-      const parts = splitPath(header.name);
+      const parts = this.entryPath(header.name);
       const base = parts[parts.length - 1] ?? "";
       if (base.startsWith(".wh.")) {
         whiteouts.push(parts);
@@ -82,15 +83,23 @@ export class LayerStack {
       }
       const abs = `/${parts.join("/")}`;
       if (kindOf(header.type) === "file" && this.wanted.has(abs)) {
-        // A file over the bound fails only if it wins: a later layer may still replace it.
-        const keep = size <= this.limits.maxKeptBytes;
-        this.captured.set(abs, { layer: index, size, data: keep ? await readEntry(entry, size) : undefined });
-        if (!keep) entry.resume();
+        this.keptBytes -= this.captured.get(abs)?.data?.length ?? 0;
+        this.captured.delete(abs);
+        // All wanted files (every PATH candidate) share one bound; one that does not fit is read again only
+        // if it wins, and one over the bound fails only if it wins: a later layer may still replace it.
+        const data =
+          this.keptBytes + size <= this.limits.maxKeptBytes ? await readEntry(entry, size) : undefined;
+        if (data) this.keptBytes += data.length;
+        else entry.resume();
+        this.captured.set(abs, { layer: index, size, data });
       } else {
         entry.resume();
       }
       const node: FsNode = { kind: kindOf(header.type), layer: index };
-      if (header.linkname) node.linkname = header.linkname;
+      // A hardlink names an archive path, which the engine cleans like the entry's own name.
+      if (header.linkname && header.type === "link")
+        node.linkname = `/${this.entryPath(header.linkname).join("/")}`;
+      else if (header.linkname) node.linkname = header.linkname;
       entries.push({ parts, node });
     });
     for (const parts of whiteouts) this.applyWhiteout(parts);
@@ -103,8 +112,11 @@ export class LayerStack {
    */
   capturedFile(file: string, layer: number): Buffer | undefined {
     const hit = this.captured.get(file);
+    // The other candidates are not needed any more: free them before a second read.
+    this.captured.clear();
+    this.keptBytes = 0;
     if (hit?.layer !== layer) return undefined;
-    if (!hit.data) throw this.tooLargeToKeep(file, hit.size);
+    if (hit.size > this.limits.maxKeptBytes) throw this.tooLargeToKeep(file, hit.size);
     return hit.data;
   }
 
@@ -112,7 +124,7 @@ export class LayerStack {
   async extractFile(blob: Readable, mediaType: string, file: string): Promise<Buffer | undefined> {
     let found: Buffer | undefined;
     await this.readTar(blob, mediaType, async (header, entry) => {
-      if (kindOf(header.type) === "file" && `/${splitPath(header.name).join("/")}` === file) {
+      if (kindOf(header.type) === "file" && `/${this.entryPath(header.name).join("/")}` === file) {
         const size = header.size ?? 0;
         if (size > this.limits.maxKeptBytes) throw this.tooLargeToKeep(file, size);
         found = await readEntry(entry, size);
@@ -194,6 +206,28 @@ export class LayerStack {
     }
   }
 
+  /**
+   * An entry's name as the engine stores it. moby's `UnpackLayer` (pkg/archive/diff.go) applies Go's
+   * `filepath.Clean` to every name, whiteouts included, before it looks at the base name, so `x/../.wh.app`
+   * removes `/app` and `x/../app` writes `/app`; a name that climbs above the root is a breakout error
+   * there, and is refused here.
+   */
+  private entryPath(name: string): string[] {
+    const parts: string[] = [];
+    for (const part of name.split("/")) {
+      if (part === "" || part === ".") continue;
+      if (part !== "..") parts.push(part);
+      // Clean keeps `/..` at the root of an absolute name; a relative one climbs out.
+      else if (parts.pop() === undefined && !name.startsWith("/")) {
+        throw new LayerError(
+          `image ${this.image}: a layer has the entry ${JSON.stringify(name)}, which climbs out of the image's root`,
+          "Check how the image was built: Docker refuses to unpack this layer",
+        );
+      }
+    }
+    return parts;
+  }
+
   private tooLargeToKeep(file: string, size: number): LayerError {
     return new LayerError(
       `image ${this.image}: ${file} is ${size} bytes (${formatBytes(size)}), more than maxEntrypointBytes = ${this.limits.maxKeptBytes} bytes (${formatBytes(this.limits.maxKeptBytes)})`,
@@ -272,7 +306,10 @@ export class LayerStack {
   }
 }
 
-/** `./usr/bin/app`, `/usr/bin/app/` and `usr//bin/./app` all become `["usr","bin","app"]`. */
+/**
+ * `./usr/bin/app`, `/usr/bin/app/` and `usr//bin/./app` all become `["usr","bin","app"]`; `..` is kept, for
+ * the lookup through symlinks to resolve.
+ */
 export function splitPath(name: string): string[] {
   return name.split("/").filter((p) => p !== "" && p !== ".");
 }

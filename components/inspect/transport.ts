@@ -251,6 +251,14 @@ export class RegistryTransport {
         "Check the registry's token service",
       );
     }
+    // A CR, LF or other control would fail in fetch, with the token in fetch's message.
+    if (!/^[\x21-\x7e]+$/.test(token)) {
+      throw new RegistryError(
+        this.registry,
+        `token service ${tokenUrl.origin} answered with a token that is not one word of printable ASCII`,
+        "Check the registry's token service",
+      );
+    }
     return `Bearer ${token}`;
   }
 
@@ -273,6 +281,14 @@ export class RegistryTransport {
     }
     const loopback =
       this.base.startsWith("http:") && isLoopbackRegistry(this.registry) && isLoopbackRegistry(url.host);
+    if (url.username || url.password) {
+      throw new RegistryError(
+        this.registry,
+        `asked for a token from a realm at ${url.protocol}//${url.host} that holds a user name or password`,
+        "Fix the realm in the registry's auth configuration: credentials do not belong in a URL",
+        401,
+      );
+    }
     if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
       throw new RegistryError(
         this.registry,
@@ -364,6 +380,17 @@ export class RegistryTransport {
         throw new RegistryError(
           this.registry,
           `redirected ${what} to "${outsideText(location, 100)}", which is not a URL`,
+          "Check the registry's storage redirect settings",
+          response.status,
+        );
+      }
+      // fetch cannot follow file: or data: (it would fail as "unreachable at null"), and a URL's userinfo
+      // would be credentials sent to wherever the redirect points: neither is shown.
+      if ((current.protocol !== "https:" && current.protocol !== "http:") || current.username) {
+        watchdog.stop();
+        throw new RegistryError(
+          this.registry,
+          `redirected ${what} to a ${current.username ? "URL with a user name or password" : `${current.protocol} URL`}, which is not an http or https address`,
           "Check the registry's storage redirect settings",
           response.status,
         );

@@ -2,12 +2,13 @@ import * as path from "node:path";
 import { describe, FieldPath, InputError } from "../validation";
 
 /**
- * Control characters other than tab (C0, DEL and C1), and lone surrogates. A line feed or carriage return in
- * a Dockerfile line starts a new instruction, NUL cannot pass through exec or a shell, the other controls
- * garble what a terminal shows (U+0085 is a line break to some tools), and a lone surrogate cannot be written
- * as UTF-8 (it would silently become U+FFFD).
+ * Control characters other than tab (C0, DEL and C1), format characters, line and paragraph separators, and
+ * lone surrogates. A line feed or carriage return in a Dockerfile line starts a new instruction, NUL cannot
+ * pass through exec or a shell, the other controls garble what a terminal shows (U+0085 and U+2028 are line
+ * breaks to some tools), a bidi override (U+202E) or zero-width character makes a reviewer read other text
+ * than the build runs, and a lone surrogate cannot be written as UTF-8 (it would silently become U+FFFD).
  */
-const UNWRITABLE = /(?!\t)\p{Cc}|\p{Cs}/u;
+const UNWRITABLE = /(?!\t)\p{Cc}|\p{Cf}|\p{Zl}|\p{Zp}|\p{Cs}/u;
 /** How much of a refused value an error shows. */
 const SHOWN = 60;
 /** Docker's line continuation: an escape character, then only blanks, at the end of a line. */
@@ -31,8 +32,8 @@ export function checkRecipeString(value: string, field: FieldPath): string {
     const code = bad[0].charCodeAt(0).toString(16).padStart(4, "0").toUpperCase();
     throw new InputError(
       field,
-      `${shown(value)} contains U+${code} (a control character or a lone surrogate) at offset ${bad.index}`,
-      "Remove it: a line break would start a new Dockerfile instruction, and NUL cannot be passed to a program",
+      `${shown(value)} contains U+${code} (a control or format character, a line separator or a lone surrogate) at offset ${bad.index}`,
+      "Remove it: a line break would start a new Dockerfile instruction, NUL cannot be passed to a program, and a bidi or zero-width character hides what the line says",
     );
   }
   return value;

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseToml } from "smol-toml";
+import { readSourceFile } from "./source-file";
 import { BUILD_DIR, CACHE_DIR, FieldNamer, shellQuote, ToolchainRecipe } from "./toolchain";
 import { describe, formatPath, InputError } from "../validation";
 
@@ -17,9 +18,12 @@ interface CargoManifest {
 /** The binary target cargo should build: the only `[[bin]]`, else the package's own name. */
 function cargoBinary(sourceDir: string, name: FieldNamer): string {
   const manifestPath = path.join(sourceDir, "Cargo.toml");
+  // Checked and read first, so a FIFO, a device or a symlink out of the folder fails naming the file.
+  const text = readSourceFile(sourceDir, "Cargo.toml", name("cargoBin"));
   let manifest: CargoManifest;
   try {
-    manifest = parseToml(fs.readFileSync(manifestPath, "utf8")) as CargoManifest;
+    if (text === undefined) throw new Error("there is no such file");
+    manifest = parseToml(text) as CargoManifest;
   } catch (error) {
     throw new InputError(
       name("cargoBin"),

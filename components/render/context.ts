@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import dockerignore from "@balena/dockerignore";
+import { readSourceFile } from "../recipe/source-file";
 import { FieldPath, InputError } from "../validation";
 
 /** What a directory entry is, for entries a build context cannot carry (only files, folders and links can). */
@@ -18,16 +19,17 @@ function specialKind(entry: fs.Dirent): string | undefined {
  * `getIgnorePatterns`, provider/provider.go): `<dockerfile>.dockerignore` when it exists, else the context's
  * own `.dockerignore`, else none.
  */
-export function ignorePatterns(contextDir: string, dockerfile?: string): string[] {
-  for (const file of [dockerfile && `${dockerfile}.dockerignore`, path.join(contextDir, ".dockerignore")]) {
-    if (file && fs.existsSync(file)) {
-      return fs
-        .readFileSync(file, "utf8")
-        .split(/\r?\n/)
-        .filter((line) => line.trim() !== "");
-    }
-  }
-  return [];
+export function ignorePatterns(
+  contextDir: string,
+  dockerfile?: string,
+  field: FieldPath = ["source"],
+): string[] {
+  const text =
+    (dockerfile === undefined
+      ? undefined
+      : readSourceFile(path.dirname(dockerfile), `${path.basename(dockerfile)}.dockerignore`, field)) ??
+    readSourceFile(contextDir, ".dockerignore", field);
+  return (text ?? "").split(/\r?\n/).filter((line) => line.trim() !== "");
 }
 
 /**
@@ -52,7 +54,7 @@ export function exclusionPattern(contextDir: string, folder: string): string | u
 export function listContextFiles(
   contextDir: string,
   field: FieldPath = ["source"],
-  patterns: readonly string[] = ignorePatterns(contextDir),
+  patterns: readonly string[] = ignorePatterns(contextDir, undefined, field),
 ): string[] {
   const ignoreFile = path.join(contextDir, ".dockerignore");
   const ignore = dockerignore({ ignorecase: false });
@@ -92,11 +94,23 @@ export function contextDigest(
   dockerfile: string,
 ): string {
   const hash = createHash("sha256").update(dockerfile);
+  // Files are hashed a chunk at a time: memory stays flat however large the context, and files over
+  // 2 GiB (which fs.readFileSync refuses) hash like any other.
+  const chunk = Buffer.allocUnsafe(1024 ** 2);
   for (const file of contextFiles) {
     const full = path.join(sourceDir, file);
     const stat = fs.lstatSync(full);
     hash.update(`\0${file}\0${(stat.mode & 0o7777).toString(8)}\0`);
-    hash.update(stat.isSymbolicLink() ? fs.readlinkSync(full) : fs.readFileSync(full));
+    if (stat.isSymbolicLink()) {
+      hash.update(fs.readlinkSync(full));
+      continue;
+    }
+    const fd = fs.openSync(full, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+    try {
+      for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0;) hash.update(chunk.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
   return hash.digest("hex");
 }

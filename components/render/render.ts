@@ -176,8 +176,28 @@ export function buildArgNames(args: unknown, field: FieldPath = ["buildArgs"]): 
         "Use letters, digits and `_`, not starting with a digit",
       );
     }
+    const reserved = reservedBuildArg(name);
+    if (reserved) throw new InputError([...field, name], reserved, "Remove it, or rename the argument");
   }
   return names;
+}
+
+/** Build arguments the engine sets from the build's platform (BuildKit's automatic platform ARGs). */
+const PLATFORM_ARGS = new Set(
+  ["BUILD", "TARGET"].flatMap((side) => ["PLATFORM", "OS", "ARCH", "VARIANT"].map((p) => side + p)),
+);
+
+/** Why the engine treats `name` specially, for a name a build argument may not take. */
+function reservedBuildArg(name: string): string | undefined {
+  // A frontend image of the caller's choice would replace the generated Dockerfile, its static check and
+  // its budget; other BUILDKIT_* arguments change cache mounts, the inline cache or the build's hostname.
+  if (name.toUpperCase().startsWith("BUILDKIT_")) {
+    return "is reserved: BuildKit reads BUILDKIT_* build arguments as settings of the build itself (BUILDKIT_SYNTAX would replace the Dockerfile frontend)";
+  }
+  if (PLATFORM_ARGS.has(name.toUpperCase())) {
+    return "is reserved: the engine sets it from the build's platform";
+  }
+  return undefined;
 }
 
 /**

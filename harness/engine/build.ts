@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
 import Docker from "dockerode";
 import * as tar from "tar-stream";
 import { engineError } from "./engine-error";
@@ -77,6 +78,7 @@ export function renderedContext(rendered: RenderedBuild): BuildContext {
 /**
  * Packs the context files and the Dockerfile into one tarball, as the Pulumi provider does for a Dockerfile
  * outside its context: the Dockerfile travels beside the files instead of being written into the folder.
+ * Each file is streamed into the tarball only as fast as the engine takes it.
  */
 export function packContext(context: BuildContext): NodeJS.ReadableStream {
   const pack = tar.pack();
@@ -93,7 +95,9 @@ export function packContext(context: BuildContext): NodeJS.ReadableStream {
           mode: stat.mode & 0o7777,
         });
       } else {
-        pack.entry({ name: file, mode: stat.mode & 0o7777, size: stat.size }, fs.readFileSync(full));
+        // Streamed: the pack waits for the engine to read, so memory stays flat whatever the files' size.
+        const entry = pack.entry({ name: file, mode: stat.mode & 0o7777, size: stat.size });
+        await pipeline(fs.createReadStream(full), entry as unknown as NodeJS.WritableStream);
       }
     }
     pack.finalize();

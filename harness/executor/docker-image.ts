@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { contextDigest, listContextFiles } from "../../components/render";
+import { contextDigest, ignorePatterns, listContextFiles } from "../../components/render";
 import { buildContext } from "../engine/build";
 import { pushLocally } from "../engine/push";
 import { onlyKnownKeys, objectInput, ResourceKind } from "./kind";
@@ -24,6 +24,15 @@ export function hostPlatform(): string {
     process.arch as string
   ];
   return `linux/${arch ?? process.arch}`;
+}
+
+/**
+ * The files the provider sends for a context, with its ignore rules: `<dockerfile>.dockerignore` before the
+ * context's `.dockerignore` (pulumi-docker `getIgnorePatterns`).
+ */
+function contextFiles(context: string, dockerfile: string): string[] {
+  const field = ["docker.Image", "build", "context"];
+  return listContextFiles(context, field, ignorePatterns(context, dockerfile, field));
 }
 
 /** Everything but the registry credentials: changing only those rebuilds nothing, as in the provider's Diff. */
@@ -76,7 +85,11 @@ export const dockerImage: ResourceKind = {
         dockerfile,
         builderVersion: build.builderVersion ?? "BuilderBuildKit",
         platform: build.platform ?? hostPlatform(),
-        contextDigest: contextDigest(context, listContextFiles(context), fs.readFileSync(dockerfile, "utf8")),
+        contextDigest: contextDigest(
+          context,
+          contextFiles(context, dockerfile),
+          fs.readFileSync(dockerfile, "utf8"),
+        ),
       },
     };
   },
@@ -101,7 +114,7 @@ export const dockerImage: ResourceKind = {
     const built = await buildContext(
       {
         sourceDir: context,
-        contextFiles: listContextFiles(context),
+        contextFiles: contextFiles(context, dockerfile),
         dockerfile: fs.readFileSync(dockerfile, "utf8"),
       },
       {

@@ -10,13 +10,29 @@ export function registryAuthFor(
   providerInputs: Record<string, unknown> | undefined,
   registry: string,
 ): { username: string; password: string; serveraddress: string } | undefined {
-  const entries = (providerInputs?.registryAuth ?? []) as {
-    address?: string;
-    username?: string;
-    password?: string;
-  }[];
-  const entry = entries.find((candidate) => candidate.address?.replace(/^https?:\/\//, "") === registry);
-  if (!entry?.username || entry.password === undefined) return undefined;
+  // @pulumi/docker's Provider sends `registryAuth` JSON-encoded (`.apply(JSON.stringify)`), as Pulumi sends
+  // every non-string provider input; a list is accepted too.
+  let raw: unknown = providerInputs?.registryAuth ?? [];
+  if (typeof raw === "string") {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      throw new Error(
+        "minimal-image: the Docker provider's registryAuth is not JSON. Give a list of entries",
+      );
+    }
+  }
+  if (!Array.isArray(raw)) {
+    throw new Error(
+      "minimal-image: the Docker provider's registryAuth is not a list. Give a list of entries",
+    );
+  }
+  const entries = raw as ({ address?: unknown; username?: unknown; password?: unknown } | null)[];
+  const entry = entries.find(
+    (candidate) =>
+      typeof candidate?.address === "string" && candidate.address.replace(/^https?:\/\//, "") === registry,
+  );
+  if (typeof entry?.username !== "string" || typeof entry.password !== "string") return undefined;
   return { username: entry.username, password: entry.password, serveraddress: registry };
 }
 

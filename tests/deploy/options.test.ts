@@ -278,6 +278,8 @@ describe("deploy: validateReplicaOptions", () => {
 
     ["the host network", { network: "host" }, "replicas.network"],
     ["the none network", { network: "none" }, "replicas.network"],
+    ["the engine's default bridge", { network: "bridge" }, "replicas.network"],
+    ["the default bridge by its alias", { network: "default" }, "replicas.network"],
     ["a network name with spaces", { network: "my net" }, "replicas.network"],
     ["publishedPorts as an object", { publishedPorts: {} }, "replicas.publishedPorts"],
     ["a published port as a number", { ports: [80], publishedPorts: [80] }, "replicas.publishedPorts[0]"],

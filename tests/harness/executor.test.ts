@@ -9,7 +9,7 @@ import { buildContext } from "../../harness/engine/build";
 import { StepReporter } from "../../harness/engine/progress";
 import { engineError } from "../../harness/engine/engine-error";
 import { programLocation, runStack, StackRunError } from "../../harness/executor";
-import { dockerRemoteImage } from "../../harness/executor/docker-remote-image";
+import { dockerRemoteImage, registryAuthFor } from "../../harness/executor/docker-remote-image";
 import { mapSecrets } from "../../harness/executor/executor";
 import { removeImages } from "../support/engine";
 import { LOCAL_BUILDERS, uniqueName } from "../support/env";
@@ -118,5 +118,27 @@ describe("local executor: docker.RemoteImage deletion on the real engine @integr
     await dockerRemoteImage.remove("", { name: removed }, context);
     await dockerRemoteImage.remove("", { name: kept, keepLocally: true }, context);
     await docker.getImage(kept).inspect();
+  });
+});
+
+describe("registryAuth as @pulumi/docker's Provider sends it", () => {
+  const entries = [{ address: "127.0.0.1:5001", username: "ci", password: "pw-not-shown" }];
+
+  it("reads the JSON-encoded list the provider sends, and a plain list", () => {
+    const want = { username: "ci", password: "pw-not-shown", serveraddress: "127.0.0.1:5001" };
+    assert.deepEqual(registryAuthFor({ registryAuth: JSON.stringify(entries) }, "127.0.0.1:5001"), want);
+    assert.deepEqual(registryAuthFor({ registryAuth: entries }, "127.0.0.1:5001"), want);
+    assert.equal(registryAuthFor({ registryAuth: JSON.stringify(entries) }, "127.0.0.1:5000"), undefined);
+    assert.equal(registryAuthFor(undefined, "127.0.0.1:5001"), undefined);
+  });
+
+  it("refuses registryAuth that is neither, naming it and not echoing it", () => {
+    for (const registryAuth of ["{pw-not-shown", JSON.stringify({ password: "pw-not-shown" })]) {
+      assert.throws(
+        () => registryAuthFor({ registryAuth }, "127.0.0.1:5001"),
+        (err: Error) =>
+          /registryAuth is not (JSON|a list)/.test(err.message) && !err.message.includes("pw-not"),
+      );
+    }
   });
 });

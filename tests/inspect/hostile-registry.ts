@@ -120,3 +120,38 @@ export function selfSignedCertificate(): { key: string; cert: string } | undefin
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A 64-bit ELF whose dynamic section has `count` DT_NEEDED entries all naming one string of `nameBytes`
+ * bytes: a small file (it compresses to kilobytes) that an unbounded reader turns into count × nameBytes.
+ */
+export function neededBombElf(count: number, nameBytes: number): Buffer {
+  const dynamicAt = 64 + 2 * 56;
+  const dynamicSize = (count + 3) * 16;
+  const stringsAt = dynamicAt + dynamicSize;
+  const elf = Buffer.alloc(stringsAt + nameBytes + 1, 0);
+  elf.write("\x7fELF", 0, "latin1");
+  elf.set([2, 1, 1], 4); // 64-bit, little-endian, version 1
+  elf.writeUInt16LE(2, 16); // ET_EXEC
+  elf.writeUInt16LE(62, 18); // x86-64
+  elf.writeBigUInt64LE(64n, 32); // e_phoff
+  elf.writeUInt16LE(56, 54); // e_phentsize
+  elf.writeUInt16LE(2, 56); // e_phnum
+  const programHeader = (at: number, type: number, offset: number, size: number) => {
+    elf.writeUInt32LE(type, at);
+    elf.writeBigUInt64LE(BigInt(offset), at + 8);
+    elf.writeBigUInt64LE(BigInt(offset), at + 16); // vaddr equals the file offset
+    elf.writeBigUInt64LE(BigInt(size), at + 32);
+  };
+  programHeader(64, 1, 0, elf.length); // PT_LOAD: the whole file
+  programHeader(64 + 56, 2, dynamicAt, dynamicSize); // PT_DYNAMIC
+  const entry = (i: number, tag: bigint, value: bigint) => {
+    elf.writeBigUInt64LE(tag, dynamicAt + i * 16);
+    elf.writeBigUInt64LE(value, dynamicAt + i * 16 + 8);
+  };
+  for (let i = 0; i < count; i++) entry(i, 1n, 0n); // DT_NEEDED, offset 0 of the string table
+  entry(count, 5n, BigInt(stringsAt)); // DT_STRTAB
+  entry(count + 1, 10n, BigInt(nameBytes + 1)); // DT_STRSZ; DT_NULL follows
+  elf.fill("a".charCodeAt(0), stringsAt, stringsAt + nameBytes);
+  return elf;
+}

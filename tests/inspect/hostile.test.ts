@@ -7,9 +7,16 @@ import { gzipSync } from "node:zlib";
 import { outsideText } from "../../components/outside-text";
 import { inspectImage, RegistryClient, type InspectOptions } from "../../components/inspect";
 import { LayerStack } from "../../components/inspect/layers";
+import { validateRegistry } from "../../components/registry";
 import { runCli } from "../support/capture";
 import { basic, compilePause, gzipLayer, makeTar, makeTempDir, MEDIA, sha256 } from "./helpers";
-import { HostileRegistry, manyEntriesLayer, selfSignedCertificate, zeroFileLayer } from "./hostile-registry";
+import {
+  HostileRegistry,
+  manyEntriesLayer,
+  neededBombElf,
+  selfSignedCertificate,
+  zeroFileLayer,
+} from "./hostile-registry";
 
 const SECRET = "s3cret-Pa55";
 const CREDENTIALS = { username: "alice", password: SECRET };
@@ -228,20 +235,9 @@ describe("inspect against a hostile registry", () => {
   });
 
   describe("memory", () => {
-    it("bombs fail with named errors under a 512 MB heap, below 600 MB RSS", async function () {
-      this.timeout(180_000);
-      const push = async (repo: string, layer: Buffer) => {
-        reg.putImage(repo, "v1", [{ body: layer }], CONFIG);
-        return `${reg.host}/${repo}:v1`;
-      };
-      const references = [
-        // A 2 GiB entrypoint of zeros in a 2 MB layer: past the default 2 GiB decompression bound.
-        await push("bomb/two-gib", await zeroFileLayer("pausle", 2 * 1024 ** 3)),
-        // 1.9 GiB: within that bound, but far over the entrypoint bound; never held in memory.
-        await push("bomb/entrypoint", await zeroFileLayer("pausle", Math.floor(1.9 * 1024 ** 3))),
-        // One entry more than the default maxTarEntries, each with its own name.
-        await push("bomb/entries", await manyEntriesLayer(500_001)),
-      ];
+    /** Inspects each reference in a child under a 512 MB heap: its outcomes, peak RSS and wall time. */
+    async function inspectInChild(references: string[]) {
+      const started = Date.now();
       const child = spawn(
         process.execPath,
         [
@@ -259,10 +255,28 @@ describe("inspect against a hostile registry", () => {
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
       const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
       assert.equal(code, 0, `the child died (out of memory?): ${stderr.slice(-2000)}`);
-      const { outcomes, maxRssBytes } = JSON.parse(stdout) as {
+      const result = JSON.parse(stdout) as {
         outcomes: { name: string; message: string }[];
         maxRssBytes: number;
       };
+      return { ...result, stdout, elapsedMs: Date.now() - started };
+    }
+
+    it("bombs fail with named errors under a 512 MB heap, below 600 MB RSS", async function () {
+      this.timeout(180_000);
+      const push = async (repo: string, layer: Buffer) => {
+        reg.putImage(repo, "v1", [{ body: layer }], CONFIG);
+        return `${reg.host}/${repo}:v1`;
+      };
+      const references = [
+        // A 2 GiB entrypoint of zeros in a 2 MB layer: past the default 2 GiB decompression bound.
+        await push("bomb/two-gib", await zeroFileLayer("pausle", 2 * 1024 ** 3)),
+        // 1.9 GiB: within that bound, but far over the entrypoint bound; never held in memory.
+        await push("bomb/entrypoint", await zeroFileLayer("pausle", Math.floor(1.9 * 1024 ** 3))),
+        // One entry more than the default maxTarEntries, each with its own name.
+        await push("bomb/entries", await manyEntriesLayer(500_001)),
+      ];
+      const { outcomes, maxRssBytes, stdout } = await inspectInChild(references);
       assert.deepEqual(
         outcomes.map((o) => o.name),
         ["LayerError", "LayerError", "LayerError"],
@@ -281,6 +295,74 @@ describe("inspect against a hostile registry", () => {
         /bomb\/entries@sha256:\w+: its layers hold more than maxTarEntries = 500000 entries/,
       );
       assert.ok(maxRssBytes < 600 * 1024 ** 2, `peak RSS ${(maxRssBytes / 1024 ** 2).toFixed(0)} MiB`);
+    });
+
+    it("an ELF naming one 1 MiB string in 8,192 DT_NEEDED entries fails named, below 600 MB RSS, in 20 s", async function () {
+      this.timeout(60_000);
+      const elf = neededBombElf(8192, 1024 ** 2);
+      const layer = await gzipLayer([{ name: "pausle", content: elf }]);
+      assert.ok(layer.length < 20_000, `a ${layer.length}-byte layer`);
+      reg.putImage("bomb/needed", "v1", [{ body: layer }], CONFIG);
+      // The same file with one entry: its name is past PATH_MAX, and no scan reads the whole string.
+      const long = await gzipLayer([{ name: "pausle", content: neededBombElf(1, 1024 ** 2) }]);
+      reg.putImage("bomb/long-name", "v1", [{ body: long }], CONFIG);
+      const { outcomes, maxRssBytes, elapsedMs } = await inspectInChild([
+        `${reg.host}/bomb/needed:v1`,
+        `${reg.host}/bomb/long-name:v1`,
+      ]);
+      assert.deepEqual(
+        outcomes.map((o) => o.name),
+        ["InspectError", "InspectError"],
+      );
+      assert.match(
+        outcomes[0].message,
+        /\/pausle is not a usable ELF executable: invalid ELF file: more than 256 DT_NEEDED entries/,
+      );
+      assert.match(outcomes[1].message, /DT_NEEDED name at byte \d+ is longer than 4096 bytes \(PATH_MAX\)/);
+      assert.ok(maxRssBytes < 600 * 1024 ** 2, `peak RSS ${(maxRssBytes / 1024 ** 2).toFixed(0)} MiB`);
+      assert.ok(elapsedMs < 20_000, `${elapsedMs} ms`);
+    });
+
+    it("eight 200 MiB PATH candidates are not all kept: below 600 MB RSS; 5M PATH entries fail named", async function () {
+      this.timeout(180_000);
+      const dirs = ["/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"];
+      // 1.6 GiB together, and with the second read of the winner's layer still under maxUncompressedBytes.
+      const size = 200 * 1024 ** 2;
+      // The winner (/a/app) sits in the last layer, so the first layer's candidate is kept and then dropped.
+      const layers = [];
+      for (const folder of [...dirs].reverse())
+        layers.push({ body: await zeroFileLayer(`${folder.slice(1)}/app`, size) });
+      const pathConfig = (searchPath: string) => ({
+        ...CONFIG,
+        config: { Entrypoint: ["app"], Env: [`PATH=${searchPath}`] },
+      });
+      reg.putImage("bomb/path", "v1", layers, pathConfig(dirs.join(":")));
+      reg.putImage(
+        "bomb/long-path",
+        "v1",
+        [{ body: await gzipLayer([{ name: "pausle", content: staticBin }]) }],
+        pathConfig(":/x".repeat(5_000_000)),
+      );
+      const { outcomes, maxRssBytes, elapsedMs } = await inspectInChild([
+        `${reg.host}/bomb/path:v1`,
+        `${reg.host}/bomb/long-path:v1`,
+      ]);
+      assert.deepEqual(
+        outcomes.map((o) => o.name),
+        ["InspectError", "InspectError"],
+        JSON.stringify(outcomes),
+      );
+      // Docker runs /a/app, the first PATH hit: 255 MiB of zeros, which is no ELF file.
+      assert.match(
+        outcomes[0].message,
+        /bomb\/path@sha256:\w+: \/a\/app is not a usable ELF executable: not an ELF file/,
+      );
+      assert.match(
+        outcomes[1].message,
+        /bomb\/long-path@sha256:\w+: its PATH has more than 1000 directories to search for "app"\. Set an absolute ENTRYPOINT/,
+      );
+      assert.ok(maxRssBytes < 600 * 1024 ** 2, `peak RSS ${(maxRssBytes / 1024 ** 2).toFixed(0)} MiB`);
+      assert.ok(elapsedMs < 120_000, `${elapsedMs} ms`);
     });
 
     it("an entrypoint over maxEntrypointBytes fails only if it is the file that wins", async () => {
@@ -675,6 +757,79 @@ describe("inspect against a hostile registry", () => {
       );
       assert.equal(outsideText("short", 3000), "short");
     });
+  });
+
+  describe("credentials and tokens are never echoed", () => {
+    it("a registry.server with userinfo is refused without its password", () => {
+      assert.throws(
+        () => validateRegistry({ server: `ci:${SECRET}@registry.example` }),
+        (err: Error) => {
+          assert.equal(err.name, "InputError");
+          assert.match(
+            err.message,
+            /^minimal-image: registry\.server: "\[redacted\]@registry\.example\/probe" is not a valid image reference/,
+          );
+          assert.ok(!err.message.includes(SECRET));
+          return true;
+        },
+      );
+    });
+
+    it("the CLI's inspect of a reference with userinfo prints no password", async () => {
+      const result = await runCli("inspect", `ci:${SECRET}@127.0.0.1:1/team/app:v1`);
+      assert.equal(result.code, 2, "an input error");
+      assert.match(result.stderr, /\[redacted\]@127\.0\.0\.1:1\/team\/app:v1/);
+      assert.ok(!`${result.stdout}${result.stderr}`.includes(SECRET));
+    });
+
+    it("a token with CRLF is refused without being shown", async () => {
+      reg.auth = { kind: "bearer", ...CREDENTIALS };
+      reg.intercept = (_req, res, url) => {
+        if (url.pathname !== "/token") return false;
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ token: `${SECRET}\r\nX-Injected: 1` }));
+        return true;
+      };
+      await expectError(
+        inspectImage(await pushPausle(), CREDENTIALS),
+        "RegistryError",
+        /answered with a token that is not one word of printable ASCII\. Check/,
+      );
+    });
+
+    it("a realm with userinfo is refused without it", async () => {
+      reg.auth = { kind: "bearer", ...CREDENTIALS, realm: `http://ci:${SECRET}@${reg.host}/token` };
+      await expectError(
+        inspectImage(await pushPausle(), CREDENTIALS),
+        "RegistryError",
+        /asked for a token from a realm at http:\/\/127\.0\.0\.1:\d+ that holds a user name or password/,
+      );
+    });
+
+    const redirects: [string, (host: string) => string, RegExp][] = [
+      [
+        "file:",
+        () => "file:///etc/passwd",
+        /redirected manifest "v1" of repository "team\/app" to a file: URL, which is not an http or https address/,
+      ],
+      ["data:", () => "data:text/plain,hello", /to a data: URL, which is not an http or https address/],
+      [
+        "userinfo",
+        (host) => `http://ci:${SECRET}@${host}/x`,
+        /to a URL with a user name or password, which is not/,
+      ],
+    ];
+    for (const [title, location, pattern] of redirects) {
+      it(`a redirect to ${title} is refused by name, within 2 s`, async () => {
+        reg.intercept = (_req, res) => {
+          res.writeHead(307, { location: location(reg.host) }).end();
+          return true;
+        };
+        const started = Date.now();
+        await expectError(inspectImage(`${reg.host}/team/app:v1`), "RegistryError", pattern);
+        assert.ok(Date.now() - started < 2000);
+      });
+    }
   });
 
   describe("input checks", () => {

@@ -228,6 +228,26 @@ describe("inspect/inspect (fake registry)", () => {
       assert.equal(report.isStatic, false);
     });
 
+    it("cleans names as the engine does: Docker runs the dynamic /app written as x/../app", async () => {
+      // moby's UnpackLayer cleans `x/../.wh.app` to `.wh.app` (removing the static /pausle of layer 0) and
+      // writes `x/../pausle` as /pausle: the container runs the dynamic binary, so this is not static.
+      const report = await pushAndInspect([
+        [{ name: "pausle", content: staticBin }],
+        [{ name: "x/../.wh.pausle" }, { name: "x/../pausle", content: dynamicBin }],
+      ]);
+      assert.equal(report.binaryPath, "/pausle");
+      assert.equal(report.isStatic, false);
+      assert.equal(report.interpreter, "/lib64/ld-linux-x86-64.so.2");
+    });
+
+    it("refuses an entry that climbs out of the root, as Docker does", async () => {
+      await expectError(
+        pushAndInspect([[{ name: "x/../../pausle", content: staticBin }]]),
+        "LayerError",
+        /a layer has the entry "x\/\.\.\/\.\.\/pausle", which climbs out of the image's root\. Check how the image was built: Docker refuses/,
+      );
+    });
+
     it("follows an absolute symlink, reading the target's layer a second time", async () => {
       const report = await pushAndInspect(
         [
