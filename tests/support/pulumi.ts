@@ -79,6 +79,8 @@ export function setRecordingMocks(
   options: {
     digest: string;
     preview?: boolean;
+    /** The stack the program runs in. Default `stack`. */
+    stack?: string;
     /** The report, or `"provider"` to run the serialized provider itself (an update only, as the engine does). */
     inspect?: ((request: InspectionRequest) => ImageReport | Promise<ImageReport>) | "provider";
   },
@@ -109,7 +111,7 @@ export function setRecordingMocks(
       call: (args) => args.inputs,
     },
     "project",
-    "stack",
+    options.stack ?? "stack",
     options.preview ?? false,
   );
 }
