@@ -8,26 +8,17 @@
 //
 //   npm run main -- [--replicas N] [--registry HOST:PORT] [--libc musl|glibc] [--preview]
 //   npm run main -- --down      remove what the job made (pulumi destroy)
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { runStack, StackRunError } from "./executor";
 import { LOCAL_BUILDERS } from "./local-builders";
+import { pulumiOnPath } from "./pulumi-cli";
 
 // Compiled to harness/bin/harness/main.js; the stack lives at the repository root.
 const ROOT = path.resolve(__dirname, __filename.endsWith(".ts") ? ".." : "../../..");
 const STACK = "dev";
-
-function hasPulumi(): boolean {
-  try {
-    execFileSync("pulumi", ["version"], { stdio: "ignore", timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function builderEnv(): Record<string, string> {
   return Object.fromEntries(
@@ -105,7 +96,7 @@ const program = new Command("main")
   .option("--preview", "show what would change, change nothing")
   .option("--down", "remove what the job made (pulumi destroy)")
   .action(async (flags: Flags) => {
-    const outputs = hasPulumi() ? await withPulumi(flags) : await withExecutor(flags);
+    const outputs = pulumiOnPath() ? await withPulumi(flags) : await withExecutor(flags);
     for (const [key, value] of Object.entries(outputs)) console.log(`${key}: ${JSON.stringify(value)}`);
   });
 

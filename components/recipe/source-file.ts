@@ -5,8 +5,10 @@ import { FieldPath, InputError } from "../validation";
 /** The largest configuration file read from a source folder (`.dockerignore`, `Cargo.toml`). */
 export const MAX_SOURCE_FILE_BYTES = 1024 ** 2;
 
-/** What a non-regular file is, for the error. */
-function kindOf(stat: fs.Stats): string {
+/** What a file that is not what was wanted is, for an error: from `lstat`/`fstat` or a directory entry. */
+export function fileKind(stat: fs.Stats | fs.Dirent): string {
+  if (stat.isFile()) return "a regular file";
+  if (stat.isSymbolicLink()) return "a symbolic link";
   if (stat.isDirectory()) return "a directory";
   if (stat.isFIFO()) return "a FIFO (named pipe)";
   if (stat.isSocket()) return "a socket";
@@ -49,7 +51,7 @@ export function readSourceFile(
   const fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw refuse(`is ${kindOf(stat)}, not a regular file`, "Make it a regular file");
+    if (!stat.isFile()) throw refuse(`is ${fileKind(stat)}, not a regular file`, "Make it a regular file");
     if (stat.size > maxBytes) {
       throw refuse(`is ${stat.size} bytes, more than ${maxBytes}`, "Make it smaller");
     }

@@ -2,16 +2,13 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import dockerignore from "@balena/dockerignore";
-import { readSourceFile } from "../recipe/source-file";
+import { fileKind, readSourceFile } from "../recipe/source-file";
 import { FieldPath, InputError } from "../validation";
 
 /** What a directory entry is, for entries a build context cannot carry (only files, folders and links can). */
 function specialKind(entry: fs.Dirent): string | undefined {
   if (entry.isFile() || entry.isDirectory() || entry.isSymbolicLink()) return undefined;
-  if (entry.isFIFO()) return "a FIFO (named pipe)";
-  if (entry.isSocket()) return "a socket";
-  if (entry.isBlockDevice() || entry.isCharacterDevice()) return "a device";
-  return "a special file";
+  return fileKind(entry);
 }
 
 /**

@@ -1,18 +1,9 @@
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LOCAL_BUILDERS } from "../support/env";
-
-function pulumiOnPath(): boolean {
-  try {
-    execFileSync("pulumi", ["version"], { stdio: "ignore", timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { pulumiOnPath } from "../../harness/pulumi-cli";
 
 describe("the root stack through the Automation API @integration", function () {
   this.timeout(900_000);
