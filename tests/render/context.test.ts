@@ -1,9 +1,12 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import nodeFs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import dockerignore from "@balena/dockerignore";
+import fc from "fast-check";
 import { listContextFiles } from "../../components/render";
 import { InputError } from "../../components/validation";
 
@@ -54,6 +57,94 @@ describe("build context", () => {
       "# comment\nbuild\n!build/keep.txt\n**/*.md\ndocs/**/b.txt\n",
     );
     assert.deepEqual(listContextFiles(dir), [".dockerignore", "build/keep.txt", "main.c", "z.c"]);
+  });
+
+  /** The folders listContextFiles reads, relative to `dir`, while it lists `dir`. */
+  const foldersRead = (): { files: string[]; read: string[] } => {
+    const read: string[] = [];
+    const readdir = nodeFs.readdirSync;
+    nodeFs.readdirSync = ((folder: fs.PathLike, ...rest: unknown[]) => {
+      read.push(path.relative(dir, String(folder)).split(path.sep).join("/"));
+      return (readdir as (...args: unknown[]) => unknown)(folder, ...rest);
+    }) as typeof nodeFs.readdirSync;
+    try {
+      return { files: listContextFiles(dir), read };
+    } finally {
+      nodeFs.readdirSync = readdir;
+    }
+  };
+
+  /** Writes `count` files spread over nested folders below `folder`. */
+  const manyFiles = (folder: string, count: number) => {
+    for (let i = 0; i < count; i++) {
+      const file = path.join(dir, folder, `pkg${i % 10}`, "lib", `f${i}.js`);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, "");
+    }
+  };
+
+  it("does not enter an ignored folder that no exception reaches into", () => {
+    manyFiles("node_modules", 500);
+    fs.writeFileSync(path.join(dir, ".dockerignore"), "node_modules\n*.md\n!README.md\n!build/keep.txt\n");
+    const { files, read } = foldersRead();
+    assert.deepEqual(files, [
+      ".dockerignore",
+      "README.md",
+      "build/keep.txt",
+      "build/out.o",
+      "docs/a/b.txt",
+      "main.c",
+      "z.c",
+    ]);
+    assert.deepEqual(read.sort(), ["", "build", "docs", "docs/a"]);
+  });
+
+  it("enters an ignored folder only where an exception may re-include a file", () => {
+    manyFiles("node_modules", 50);
+    fs.mkdirSync(path.join(dir, "node_modules", "keep"));
+    fs.writeFileSync(path.join(dir, "node_modules", "keep", "a.txt"), "");
+    fs.writeFileSync(
+      path.join(dir, ".dockerignore"),
+      "node_modules\nbuild\ndocs\n!node_modules/keep/*.txt\n!*/a/b.txt\n",
+    );
+    const { files, read } = foldersRead();
+    assert.deepEqual(files, [
+      ".dockerignore",
+      "README.md",
+      "docs/a/b.txt",
+      "main.c",
+      "node_modules/keep/a.txt",
+      "z.c",
+    ]);
+    // `*/a/b.txt` may match below any top folder, but below it only in a folder named `a`;
+    // `node_modules/keep/*.txt` only in node_modules/keep: no package folder is read.
+    assert.deepEqual(read.sort(), ["", "build", "docs", "docs/a", "node_modules", "node_modules/keep"]);
+  });
+
+  it("lists what a walk of every folder filtered by the ignore patterns lists, for any patterns", () => {
+    // A fixed tree; random patterns, exceptions and wildcards among them, in random order.
+    fs.rmSync(dir, { recursive: true, force: true });
+    const names = ["a", "b", "ab", "node_modules"];
+    for (const x of names)
+      for (const y of names)
+        for (const z of ["f", "a.md"]) {
+          fs.mkdirSync(path.join(dir, x, y), { recursive: true });
+          fs.writeFileSync(path.join(dir, x, y, z), "");
+        }
+    const everyFile = listContextFiles(dir, ["source"], []);
+    assert.equal(everyFile.length, names.length * names.length * 2);
+    const segment = fc.constantFrom(...names, "*", "a*", "?b", "**", "*.md", "f", "[ab]", "x");
+    const pattern = fc
+      .tuple(fc.boolean(), fc.array(segment, { minLength: 1, maxLength: 3 }))
+      .map(([exception, segments]) => `${exception ? "!" : ""}${segments.join("/")}`);
+    fc.assert(
+      fc.property(fc.array(pattern, { minLength: 1, maxLength: 5 }), (patterns) => {
+        const ignore = dockerignore({ ignorecase: false }).add(patterns);
+        const expected = everyFile.filter((file) => !ignore.ignores(file));
+        assert.deepEqual(listContextFiles(dir, ["source"], patterns), expected);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   describe("special files", () => {
