@@ -36,14 +36,20 @@ export interface Declared {
 /** The image ID the mocked RemoteImage reports, as the engine would for the pulled digest. */
 export const MOCK_IMAGE_ID = `sha256:${"cd".repeat(32)}`;
 
+/** The first host port the mocked engine picks for a published port given none (Docker's range starts here). */
+export const MOCK_PICKED_PORT = 32768;
+
 /**
  * Mocks that hand every registration to `record` and answer as the providers would: a `docker.Image` with
- * the `repoDigest` of its name at `digest`, a `docker.RemoteImage` with {@link MOCK_IMAGE_ID}.
+ * the `repoDigest` of its name at `digest`, a `docker.RemoteImage` with {@link MOCK_IMAGE_ID}, a
+ * `docker.Container` with its ports read back, each published port without a host port given the next one
+ * from {@link MOCK_PICKED_PORT}.
  */
 export function setRecordingMocks(
   record: (resource: Declared) => void,
   options: { digest: string; preview?: boolean },
 ): Promise<void> {
+  let picked = MOCK_PICKED_PORT;
   return pulumi.runtime.setMocks(
     {
       newResource(args) {
@@ -53,6 +59,12 @@ export function setRecordingMocks(
           state.repoDigest = `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@${options.digest}`;
         }
         if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = MOCK_IMAGE_ID;
+        if (args.type === "docker:index/container:Container" && Array.isArray(args.inputs.ports)) {
+          state.ports = (args.inputs.ports as { external?: number }[]).map((port) => ({
+            ...port,
+            external: port.external ?? picked++,
+          }));
+        }
         return { id: `${args.name}-id`, state };
       },
       call: (args) => args.inputs,
