@@ -170,7 +170,7 @@ export class MinimalImage extends pulumi.ComponentResource {
       .apply(([r, rep]) => formatSizeReport(r.recipe.binaryName, rep));
 
     // Replicas run the digest the build resource reports: a registry outage fails only the inspection.
-    const replicas = this.createReplicas(name, plan, image.repoDigest);
+    const replicas = this.createReplicas(name, plan, image);
     this.replicaNames = replicas.names;
     this.replicaPorts = replicas.ports;
     this.namespace = replicas.namespace;
@@ -196,12 +196,13 @@ export class MinimalImage extends pulumi.ComponentResource {
    * Declares the replicas of a validated plan. Docker replicas are named per stack and per image
    * generation, so the same program in two stacks never collides and a new build starts its containers
    * before the old ones are deleted; they join a network of their own unless the options name one.
-   * Kubernetes objects are named per stack and component; the Deployment rolls its pods itself.
+   * Kubernetes objects are named per stack and component; the Deployment rolls its pods itself. Each
+   * waits for the image: a build that fails leaves no network, pull secret or Service behind.
    */
   private createReplicas(
     name: string,
     plan: ImagePlan,
-    imageRef: pulumi.Output<string>,
+    image: docker.Image,
   ): {
     names: pulumi.Output<string[]>;
     ports: pulumi.Output<Record<string, ReplicaPort[]>>;
@@ -211,7 +212,8 @@ export class MinimalImage extends pulumi.ComponentResource {
     const { replicas: options, registry, platformNow: platform } = plan;
     if (options === undefined || options.count === 0)
       return { names: pulumi.output([]), ports: pulumi.output<Record<string, ReplicaPort[]>>({}) };
-    const parent = { parent: this };
+    const parent = { parent: this, dependsOn: [image] };
+    const imageRef = image.repoDigest;
     const credentials =
       typeof registry.username === "string"
         ? {
