@@ -20,8 +20,17 @@ const MISSING_BUILDER = "minimal-image-builder/nope:local";
 // Every engine call is bounded: a hung daemon fails the test instead of stalling the run.
 const docker = new Docker({ timeout: 60_000 });
 
-/** Asserts the whole message of a builder image the engine cannot pull: the image, its fixes, nothing cut. */
-function assertNamesMissingBuilder(message: string, variable: string, localBuilder: string): void {
+/**
+ * Asserts that a build or stack run fails with one whole message for a builder image the engine cannot pull:
+ * the image, its fixes (the toolchain's `variable`, the dev machine's `localBuilder`), nothing cut.
+ */
+async function failsNamingMissingBuilder(run: Promise<unknown>, variable: string, localBuilder: string) {
+  const error = await run.then(
+    () => assert.fail("the build succeeded"),
+    (failure: unknown) => failure as Error,
+  );
+  if (error instanceof StackRunError) assert.equal(error.errors.length, 1, error.message);
+  const message = error instanceof StackRunError ? error.errors[0] : error.message;
   assert.match(
     message,
     new RegExp(`the builder image ${MISSING_BUILDER} cannot be pulled or found on this engine: \\S`),
@@ -113,18 +122,10 @@ describe("harness: the developer's loop @integration", function () {
     const stack = new TestStack(FIXTURE, name);
     const config = { name, imageName, replicas: JSON.stringify({ count: 2 }) };
     const missing = { env: { ...LOCAL_BUILDERS, MINIMAL_IMAGE_C_BUILDER: MISSING_BUILDER } };
+    const localC = LOCAL_BUILDERS.MINIMAL_IMAGE_C_BUILDER;
     try {
       // A fresh stack: the build fails before anything else is made, the replicas' network included.
-      await assert.rejects(stack.run(config, missing), (error: unknown) => {
-        assert.ok(error instanceof StackRunError);
-        assert.equal(error.errors.length, 1, error.message);
-        assertNamesMissingBuilder(
-          error.errors[0],
-          "MINIMAL_IMAGE_C_BUILDER",
-          LOCAL_BUILDERS.MINIMAL_IMAGE_C_BUILDER,
-        );
-        return true;
-      });
+      await failsNamingMissingBuilder(stack.run(config, missing), "MINIMAL_IMAGE_C_BUILDER", localC);
       assert.deepEqual(await engineObjects(name), { containers: [], networks: [] });
 
       // A stack that runs: a failed build of its next version keeps what it runs, and adds nothing.
@@ -132,18 +133,8 @@ describe("harness: the developer's loop @integration", function () {
       const running = await engineObjects(name);
       assert.equal(running.containers.length, 2);
       assert.equal(running.networks.length, 1);
-      await assert.rejects(
-        stack.run({ ...config, recipe: JSON.stringify({ toolchain: "c", builderImage: MISSING_BUILDER }) }),
-        (error: unknown) => {
-          assert.ok(error instanceof StackRunError);
-          assertNamesMissingBuilder(
-            error.errors[0],
-            "MINIMAL_IMAGE_C_BUILDER",
-            LOCAL_BUILDERS.MINIMAL_IMAGE_C_BUILDER,
-          );
-          return true;
-        },
-      );
+      const next = { ...config, recipe: JSON.stringify({ toolchain: "c", builderImage: MISSING_BUILDER }) };
+      await failsNamingMissingBuilder(stack.run(next), "MINIMAL_IMAGE_C_BUILDER", localC);
       assert.deepEqual(await engineObjects(name), running);
       for (const container of running.containers) {
         assert.equal((await docker.getContainer(container).inspect()).State.Running, true, container);
@@ -164,32 +155,20 @@ describe("harness: the developer's loop @integration", function () {
         env: { MINIMAL_IMAGE_C_GLIBC_BUILDER: MISSING_BUILDER },
       },
     );
-    await assert.rejects(
+    await failsNamingMissingBuilder(
       buildLocally(rendered, { tag: `minimal-image-test/${uniqueName("classic")}:x`, builder: "classic" }),
-      (error: unknown) => {
-        assertNamesMissingBuilder(
-          (error as Error).message,
-          "MINIMAL_IMAGE_C_GLIBC_BUILDER",
-          "minimal-image-builder/c:local",
-        );
-        return true;
-      },
+      "MINIMAL_IMAGE_C_GLIBC_BUILDER",
+      LOCAL_BUILDERS.MINIMAL_IMAGE_C_GLIBC_BUILDER,
     );
     const source = path.join(work, "app");
     fs.mkdirSync(source);
     fs.writeFileSync(path.join(source, "go.mod"), "module example.com/app\n\ngo 1.19\n");
     fs.writeFileSync(path.join(source, "main.go"), "package main\n\nfunc main() {}\n");
     const go = renderBuild(source, { toolchain: "go", builderImage: MISSING_BUILDER }, { env: {} });
-    await assert.rejects(
+    await failsNamingMissingBuilder(
       buildLocally(go, { tag: `minimal-image-test/${uniqueName("go")}:x` }),
-      (error: unknown) => {
-        assertNamesMissingBuilder(
-          (error as Error).message,
-          "MINIMAL_IMAGE_GO_BUILDER",
-          "minimal-image-builder/go:local",
-        );
-        return true;
-      },
+      "MINIMAL_IMAGE_GO_BUILDER",
+      LOCAL_BUILDERS.MINIMAL_IMAGE_GO_BUILDER,
     );
   });
 
