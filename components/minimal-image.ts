@@ -10,6 +10,8 @@ import {
   kubernetesReplicaSpec,
   ReplicaOptions,
   ReplicaOptionsInput,
+  ReplicaPort,
+  replicaPorts,
   validateReplicaOptions,
 } from "./deploy";
 import { formatSizeReport, ImageInspection, ImageReport } from "./inspect";
@@ -92,6 +94,13 @@ export class MinimalImage extends pulumi.ComponentResource {
   readonly sizeReport: pulumi.Output<string>;
   /** Names of the running replicas: containers `<name>-<generation>-<i>`, or the Kubernetes Deployment. */
   readonly replicaNames: pulumi.Output<string[]>;
+  /**
+   * Docker replicas: each container's published ports by its name, `{ port, hostIp, hostPort }`, with the
+   * host port Docker picked when `publishedPorts` gave none (a new one after each rollout), so nobody needs
+   * `docker ps`. Empty without replicas, and for Kubernetes replicas, which publish no host ports: reach
+   * those through their Service.
+   */
+  readonly replicaPorts: pulumi.Output<Record<string, ReplicaPort[]>>;
   /** Kubernetes only: the Deployment's namespace. */
   readonly namespace?: pulumi.Output<string>;
   /** Kubernetes only: pods ready as last reported by the Deployment. */
@@ -156,8 +165,9 @@ export class MinimalImage extends pulumi.ComponentResource {
       .apply(([r, rep]) => formatSizeReport(r.recipe.binaryName, rep));
 
     // Replicas run the digest the build resource reports: a registry outage fails only the inspection.
-    const replicas = this.createReplicas(name, plan, image.repoDigest);
+    const replicas = this.createReplicas(name, plan, image);
     this.replicaNames = replicas.names;
+    this.replicaPorts = replicas.ports;
     this.namespace = replicas.namespace;
     this.readyReplicas = replicas.readyReplicas;
 
@@ -172,6 +182,7 @@ export class MinimalImage extends pulumi.ComponentResource {
       isStatic: this.isStatic,
       sizeReport: this.sizeReport,
       replicaNames: this.replicaNames,
+      replicaPorts: this.replicaPorts,
       ...(this.namespace ? { namespace: this.namespace, readyReplicas: this.readyReplicas } : {}),
     });
   }
@@ -180,20 +191,24 @@ export class MinimalImage extends pulumi.ComponentResource {
    * Declares the replicas of a validated plan. Docker replicas are named per stack and per image
    * generation, so the same program in two stacks never collides and a new build starts its containers
    * before the old ones are deleted; they join a network of their own unless the options name one.
-   * Kubernetes objects are named per stack and component; the Deployment rolls its pods itself.
+   * Kubernetes objects are named per stack and component; the Deployment rolls its pods itself. Each
+   * waits for the image: a build that fails leaves no network, pull secret or Service behind.
    */
   private createReplicas(
     name: string,
     plan: ImagePlan,
-    imageRef: pulumi.Output<string>,
+    image: docker.Image,
   ): {
     names: pulumi.Output<string[]>;
+    ports: pulumi.Output<Record<string, ReplicaPort[]>>;
     namespace?: pulumi.Output<string>;
     readyReplicas?: pulumi.Output<number>;
   } {
     const { replicas: options, registry, platformNow: platform } = plan;
-    if (options === undefined || options.count === 0) return { names: pulumi.output([]) };
-    const parent = { parent: this };
+    if (options === undefined || options.count === 0)
+      return { names: pulumi.output([]), ports: pulumi.output<Record<string, ReplicaPort[]>>({}) };
+    const parent = { parent: this, dependsOn: [image] };
+    const imageRef = image.repoDigest;
     const credentials =
       typeof registry.username === "string"
         ? {
@@ -225,7 +240,10 @@ export class MinimalImage extends pulumi.ComponentResource {
       // A fixed host port cannot be held by two containers: such a replica is replaced in place (the
       // provider deletes before it replaces), a brief gap, instead of starting a new generation beside it.
       const containers = createDockerReplicas(plan.setName, specs, parent, { network, pullProvider });
-      return { names: pulumi.all(containers.map((container) => container.name)) };
+      return {
+        names: pulumi.all(containers.map((container) => container.name)),
+        ports: replicaPorts(containers),
+      };
     }
     const spec = kubernetesReplicaSpec({
       name: plan.objectName,
@@ -237,6 +255,7 @@ export class MinimalImage extends pulumi.ComponentResource {
     const created = createKubernetesReplicas(name, spec, parent, credentials);
     return {
       names: created.deploymentName.apply((deployment) => [deployment]),
+      ports: pulumi.output<Record<string, ReplicaPort[]>>({}),
       namespace: created.namespace,
       readyReplicas: created.readyReplicas,
     };

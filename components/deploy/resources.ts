@@ -92,6 +92,42 @@ export interface DockerReplicaResources {
   pullProvider?: docker.Provider;
 }
 
+/** A port a Docker replica publishes on the host, as the engine bound it. */
+export interface ReplicaPort {
+  /** Port inside the container. */
+  port: number;
+  /** Host address the port is bound to, e.g. `127.0.0.1`. */
+  hostIp: string;
+  /** Port on the host: the `hostPort` given, or the one Docker picked when none was. */
+  hostPort: number;
+}
+
+/**
+ * Each container's published ports, by container name, from the containers' `ports` outputs: the provider
+ * reads the engine's bindings back after it starts a container (terraform-provider-docker
+ * `flattenContainerPorts`), so a port Docker picked is there, and a new one after every replacement.
+ */
+export function replicaPorts(containers: docker.Container[]): pulumi.Output<Record<string, ReplicaPort[]>> {
+  return pulumi
+    .all(containers.map((container) => pulumi.all([container.name, container.ports])))
+    .apply((entries) =>
+      Object.fromEntries(
+        entries.map(([name, ports]) => [
+          name,
+          (ports ?? [])
+            // Known once the engine bound it: the provider reads every binding back after the start.
+            .filter((binding) => binding.external !== undefined)
+            .map((binding) => ({
+              port: binding.internal,
+              // Optional in the type only: the provider defaults it, and its Read fills it in.
+              hostIp: binding.ip ?? "0.0.0.0",
+              hostPort: binding.external as number,
+            })),
+        ]),
+      ),
+    );
+}
+
 /**
  * Creates one `docker.Container` per spec of {@link dockerReplicaSpecs}, keyed by the spec's name
  * `<name>-<i>`: a new count adds or deletes only the containers past the smaller count. The image (that of

@@ -50,6 +50,18 @@ export function defaultBuilders(): Record<string, Builder> {
 }
 
 /**
+ * The environment variables that override the builder of a toolchain (and libc): the image,
+ * `MINIMAL_IMAGE_<KEY>_BUILDER`, and its setup, `MINIMAL_IMAGE_<KEY>_SETUP`.
+ */
+export function builderVariables(
+  toolchain: Toolchain,
+  options: RecipeOptions = {},
+): { image: string; setup: string } {
+  const key = RECIPES[toolchain].builderKey(options);
+  return { image: `MINIMAL_IMAGE_${key}_BUILDER`, setup: `MINIMAL_IMAGE_${key}_SETUP` };
+}
+
+/**
  * Validates recipe options against a source folder and applies every default. Reads the folder (to detect
  * the toolchain, list C sources, read Cargo.toml) but builds nothing. Throws {@link InputError} naming the
  * first bad field. Every string, from the options, the environment or the folder, is checked here, once:
@@ -188,8 +200,7 @@ function resolveBuilder(
   name: FieldNamer,
 ): Builder {
   const key = recipe.builderKey(options);
-  const imageVar = `MINIMAL_IMAGE_${key}_BUILDER`;
-  const setupVar = `MINIMAL_IMAGE_${key}_SETUP`;
+  const { image: imageVar, setup: setupVar } = builderVariables(recipe.toolchain, options);
   // Empty variables mean what the README says: an unset builder, no setup.
   const imageFromEnv = env[imageVar] ? checkRecipeString(env[imageVar], [imageVar]) : undefined;
   const setupFromEnv = env[setupVar] ? checkShellSnippet(env[setupVar], [setupVar]) : env[setupVar];

@@ -10,6 +10,7 @@ export {
   renderBuild,
   renderDockerfile,
   RenderedBuild,
+  renderedBuilder,
   RUNTIME_USER,
 } from "./render";
 export { staticCheckCommand } from "./static-check";

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import Docker from "dockerode";
 import * as tar from "tar-stream";
+import { builderImageFailure } from "./builder-image";
 import { engineError } from "./engine-error";
 import { BuildTranscript, EngineEvent, StepReporter } from "./progress";
 import { outsideText } from "../../components/outside-text";
@@ -156,7 +157,14 @@ export async function buildContext(
     .finally(() => transcript.finish());
   const log = transcript.log;
   const failure = events.find((event) => event.error !== undefined);
-  if (failure) throw new BuildError(failureMessage(doing, String(failure.error), transcript), log);
+  if (failure) {
+    const message = String(failure.error);
+    throw new BuildError(
+      builderImageFailure(doing, transcript.failedStep().name, message, context.dockerfile) ??
+        failureMessage(doing, message, transcript),
+      log,
+    );
+  }
   // BuildKit reports the image as `moby.image.id`, the classic builder as a bare aux; both carry `ID`.
   const imageId = events
     .map((event) => (event.aux as { ID?: unknown } | undefined)?.ID)

@@ -121,9 +121,51 @@ export function containerCreateOptions(inputs: Record<string, unknown>): Docker.
 }
 
 /**
+ * The published ports as the provider's Read stores them (terraform-provider-docker `flattenContainerPorts`,
+ * internal/provider/resource_docker_container_structures.go): one entry per binding of the engine's
+ * `NetworkSettings.Ports`, sorted by container port, with the host port the engine bound, the one it picked
+ * included. A port exposed but not published has no binding and no entry.
+ */
+function readBackPorts(bound: Docker.ContainerInspectInfo["NetworkSettings"]["Ports"]): Port[] {
+  return Object.keys(bound ?? {})
+    .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
+    .flatMap((key) => {
+      const [internal, protocol] = key.split("/");
+      return (bound[key] ?? []).map((binding) => ({
+        internal: Number(internal),
+        external: Number(binding.HostPort),
+        ip: binding.HostIp,
+        protocol,
+      }));
+    });
+}
+
+/**
+ * Whether declared ports match the ports read back, as the provider's diff decides (the `ports`
+ * DiffSuppressFunc, `suppressIfPortsDidNotChangeForMigrationV0ToV1`): as many of them, each read-back port
+ * declared with its container port, protocol and address in any order, and with its host port where one is
+ * declared (`external` is optional and computed: left out, it keeps the one the engine picked).
+ */
+function samePorts(readBack: Port[] = [], declared: Port[] = []): boolean {
+  return (
+    readBack.length === declared.length &&
+    readBack.every((old) =>
+      declared.some(
+        (port) =>
+          port.internal === old.internal &&
+          (port.protocol ?? "tcp") === old.protocol &&
+          (port.ip ?? "0.0.0.0") === old.ip &&
+          (port.external === undefined || port.external === old.external),
+      ),
+    )
+  );
+}
+
+/**
  * The fields the bridged provider's Read stores from the engine's inspection, in its forms
  * (terraform-provider-docker `resourceDockerContainerRead`, internal/provider/resource_docker_container_funcs.go):
- * `cpus` as `nanoInt64ToDecimalString(NanoCPUs)` when set, `memory` in MiB, `memory_swap` in MiB when positive.
+ * `cpus` as `nanoInt64ToDecimalString(NanoCPUs)` when set, `memory` in MiB, `memory_swap` in MiB when positive,
+ * `ports` as {@link readBackPorts}.
  * The executor keeps these in state, so the next run diffs declared inputs against what was read back, as
  * the provider does: a field declared in another spelling (cpus "1" for "1.0") replaces the container.
  */
@@ -140,6 +182,7 @@ export function readBackState(
     memorySwap: (host.MemorySwap ?? 0) > 0 ? Math.floor((host.MemorySwap ?? 0) / MIB) : host.MemorySwap,
     ...((host.NanoCpus ?? 0) > 0 ? { cpus: cpusAsReadBack((host.NanoCpus ?? 0) / 1_000_000) } : {}),
     restart: host.RestartPolicy?.Name,
+    ports: readBackPorts(info.NetworkSettings.Ports),
   };
 }
 
@@ -166,7 +209,10 @@ export const dockerContainer: ResourceKind = {
     return { ...withDefaults, name: autoName };
   },
 
-  unchanged: sameValue,
+  unchanged(old, checked) {
+    const rest = (inputs: Record<string, unknown>) => ({ ...inputs, ports: undefined });
+    return sameValue(rest(old), rest(checked)) && samePorts(old.ports as Port[], checked.ports as Port[]);
+  },
 
   async create(_registration, checked, { docker, progress }) {
     const options = containerCreateOptions(checked);

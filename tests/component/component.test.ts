@@ -10,6 +10,7 @@ import { MinimalImage, MinimalImageArgs } from "../../components/minimal-image";
 import {
   isSecretInput,
   MOCK_IMAGE_ID as IMAGE_ID,
+  MOCK_PICKED_PORT,
   registrationsSettled,
   Declared,
   setRecordingMocks,
@@ -269,6 +270,43 @@ describe("MinimalImage component (mocks)", () => {
     fs.appendFileSync(path.join(programDir, "pausle", "pausle.c"), "\n/* changed */\n");
     const changed = await resolved(create({ replicas }).replicaNames);
     assert.deepEqual(changed, first, "the same container, replaced by the provider (delete before replace)");
+  });
+
+  it("reports each replica's published ports, with the host port the engine picked", async () => {
+    const image = create({
+      replicas: {
+        count: 2,
+        ports: [8080, 9090],
+        publishedPorts: [{ port: 8080 }, { port: 9090, hostIp: "0.0.0.0" }],
+      },
+    });
+    const [names, ports] = await resolved(pulumi.all([image.replicaNames, image.replicaPorts]));
+    assert.deepEqual(Object.keys(ports), names);
+    const hostPorts = names.flatMap((name) => ports[name].map((port) => port.hostPort));
+    assert.deepEqual(
+      hostPorts.sort((a, b) => a - b),
+      [0, 1, 2, 3].map((i) => MOCK_PICKED_PORT + i),
+    );
+    for (const name of names) {
+      assert.deepEqual(
+        ports[name].map(({ port, hostIp }) => ({ port, hostIp })),
+        [
+          { port: 8080, hostIp: "127.0.0.1" },
+          { port: 9090, hostIp: "0.0.0.0" },
+        ],
+      );
+    }
+  });
+
+  it("reports a fixed host port as given, and no ports without Docker replicas", async () => {
+    const fixed = create({
+      replicas: { count: 1, ports: [8080], publishedPorts: [{ port: 8080, hostPort: 18099 }] },
+    });
+    const [names, ports] = await resolved(pulumi.all([fixed.replicaNames, fixed.replicaPorts]));
+    assert.deepEqual(ports, { [names[0]]: [{ port: 8080, hostIp: "127.0.0.1", hostPort: 18099 }] });
+    assert.deepEqual(await resolved(create().replicaPorts), {});
+    const kubernetes = create({ replicas: { count: 2, runtime: "kubernetes", ports: [8080] } });
+    assert.deepEqual(await resolved(kubernetes.replicaPorts), {});
   });
 
   it("pulls through the engine of the user's Docker provider, with the registry's credentials", async () => {

@@ -173,12 +173,24 @@ describe("replicas: the component's Docker resources on the real engine @integra
       await assert.rejects(docker.getContainer(resource).inspect(), /no such container/i);
   });
 
-  it("publishes a port on 127.0.0.1 at a port Docker picks", async () => {
-    const result = await stack.run(config({ count: 1, ports: [8080], publishedPorts: [{ port: 8080 }] }));
+  it("publishes a port on 127.0.0.1 at a port Docker picks, and reports it among the outputs", async () => {
+    const published = config({ count: 1, ports: [8080], publishedPorts: [{ port: 8080 }] });
+    const result = await stack.run(published);
     const [info] = (await containersOf(result, docker)).values();
     const [binding] = info.NetworkSettings.Ports["8080/tcp"];
     assert.equal(binding.HostIp, "127.0.0.1");
     assert.ok(Number(binding.HostPort) > 0, `host port ${binding.HostPort}`);
+    const reported = {
+      [info.Name.slice(1)]: [{ port: 8080, hostIp: "127.0.0.1", hostPort: Number(binding.HostPort) }],
+    };
+    assert.deepEqual(result.outputs.replicaPorts, reported);
+    // The picked port read back is no change: the next run keeps the container and reports the same port.
+    const again = await stack.run(published);
+    assert.deepEqual(
+      containerRecords(again).map((record) => record.operation),
+      ["same"],
+    );
+    assert.deepEqual(again.outputs.replicaPorts, reported);
   });
 
   it("the same program in two stacks on one engine runs under disjoint names", async () => {

@@ -4,13 +4,56 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildContext } from "../../harness/engine/build";
+import Docker from "dockerode";
+import { renderBuild } from "../../components/render";
+import { buildContext, buildLocally } from "../../harness/engine/build";
 import { StepReporter } from "../../harness/engine/progress";
 import { runStack, StackRunError } from "../../harness/executor";
-import { removeImages } from "../support/engine";
-import { LOCAL_BUILDERS, uniqueName } from "../support/env";
+import { removeImages, removeRepositories } from "../support/engine";
+import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../support/env";
+import { TestStack } from "../support/stack";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "replica-stack");
+const PAUSLE_SOURCE = path.join(__dirname, "..", "..", "examples", "pausle");
+// Not on this engine, and the engine reaches no registry: its pull fails at once.
+const MISSING_BUILDER = "minimal-image-builder/nope:local";
+// Every engine call is bounded: a hung daemon fails the test instead of stalling the run.
+const docker = new Docker({ timeout: 60_000 });
+
+/**
+ * Asserts that a build or stack run fails with one whole message for a builder image the engine cannot pull:
+ * the image, its fixes (the toolchain's `variable`, the dev machine's `localBuilder`), nothing cut.
+ */
+async function failsNamingMissingBuilder(run: Promise<unknown>, variable: string, localBuilder: string) {
+  const error = await run.then(
+    () => assert.fail("the build succeeded"),
+    (failure: unknown) => failure as Error,
+  );
+  if (error instanceof StackRunError) assert.equal(error.errors.length, 1, error.message);
+  const message = error instanceof StackRunError ? error.errors[0] : error.message;
+  assert.match(
+    message,
+    new RegExp(`the builder image ${MISSING_BUILDER} cannot be pulled or found on this engine: \\S`),
+  );
+  assert.match(message, /Fix it in one of three ways:\n {2}- set recipe\.builderImage to an image/);
+  assert.match(
+    message,
+    new RegExp(`\\n {2}- or set ${variable} \\(and ${variable.replace(/_BUILDER$/, "_SETUP")}\\)`),
+  );
+  assert.match(message, new RegExp(`\\n {2}- or, .* run \`scripts/dev-env up\`: .*${localBuilder}`));
+  assert.doesNotMatch(message, /more characters\)|…/);
+}
+
+/** The containers and networks on the engine whose names start with `prefix`, by name. */
+async function engineObjects(prefix: string): Promise<{ containers: string[]; networks: string[] }> {
+  const containers = (await docker.listContainers({ all: true }))
+    .map((container) => container.Names[0].slice(1))
+    .filter((name) => name.startsWith(prefix));
+  const networks = (await docker.listNetworks())
+    .map((network) => network.Name)
+    .filter((name) => name.startsWith(prefix));
+  return { containers: containers.sort(), networks: networks.sort() };
+}
 
 /** A program with one compile error per toolchain, and the compiler line that must reach the user. */
 const BROKEN: Record<string, { files: Record<string, string>; says: RegExp }> = {
@@ -72,6 +115,62 @@ describe("harness: the developer's loop @integration", function () {
       );
     });
   }
+
+  it("names a builder image the engine cannot pull and the three fixes, and leaves nothing of the stack behind", async () => {
+    const name = uniqueName("loop-builder");
+    const imageName = `minimal-image-test/${name}`;
+    const stack = new TestStack(FIXTURE, name);
+    const config = { name, imageName, replicas: JSON.stringify({ count: 2 }) };
+    const missing = { env: { ...LOCAL_BUILDERS, MINIMAL_IMAGE_C_BUILDER: MISSING_BUILDER } };
+    const localC = LOCAL_BUILDERS.MINIMAL_IMAGE_C_BUILDER;
+    try {
+      // A fresh stack: the build fails before anything else is made, the replicas' network included.
+      await failsNamingMissingBuilder(stack.run(config, missing), "MINIMAL_IMAGE_C_BUILDER", localC);
+      assert.deepEqual(await engineObjects(name), { containers: [], networks: [] });
+
+      // A stack that runs: a failed build of its next version keeps what it runs, and adds nothing.
+      await stack.run(config);
+      const running = await engineObjects(name);
+      assert.equal(running.containers.length, 2);
+      assert.equal(running.networks.length, 1);
+      const next = { ...config, recipe: JSON.stringify({ toolchain: "c", builderImage: MISSING_BUILDER }) };
+      await failsNamingMissingBuilder(stack.run(next), "MINIMAL_IMAGE_C_BUILDER", localC);
+      assert.deepEqual(await engineObjects(name), running);
+      for (const container of running.containers) {
+        assert.equal((await docker.getContainer(container).inspect()).State.Running, true, container);
+      }
+    } finally {
+      await stack.destroy();
+      await removeRepositories(`${LOCAL_REGISTRY}/${imageName}`);
+    }
+    assert.deepEqual(await engineObjects(name), { containers: [], networks: [] });
+  });
+
+  it("names the builder image the same way with the classic builder, for Go too", async () => {
+    const rendered = renderBuild(
+      PAUSLE_SOURCE,
+      { toolchain: "c", libc: "glibc" },
+      {
+        builder: "classic",
+        env: { MINIMAL_IMAGE_C_GLIBC_BUILDER: MISSING_BUILDER },
+      },
+    );
+    await failsNamingMissingBuilder(
+      buildLocally(rendered, { tag: `minimal-image-test/${uniqueName("classic")}:x`, builder: "classic" }),
+      "MINIMAL_IMAGE_C_GLIBC_BUILDER",
+      LOCAL_BUILDERS.MINIMAL_IMAGE_C_GLIBC_BUILDER,
+    );
+    const source = path.join(work, "app");
+    fs.mkdirSync(source);
+    fs.writeFileSync(path.join(source, "go.mod"), "module example.com/app\n\ngo 1.19\n");
+    fs.writeFileSync(path.join(source, "main.go"), "package main\n\nfunc main() {}\n");
+    const go = renderBuild(source, { toolchain: "go", builderImage: MISSING_BUILDER }, { env: {} });
+    await failsNamingMissingBuilder(
+      buildLocally(go, { tag: `minimal-image-test/${uniqueName("go")}:x` }),
+      "MINIMAL_IMAGE_GO_BUILDER",
+      LOCAL_BUILDERS.MINIMAL_IMAGE_GO_BUILDER,
+    );
+  });
 
   it("prints a plain line at least every 30 s while a step runs, without a terminal", async () => {
     const tag = `minimal-image-test/${uniqueName("slow")}:x`;

@@ -1,9 +1,12 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import nodeFs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import dockerignore from "@balena/dockerignore";
+import fc from "fast-check";
 import { listContextFiles } from "../../components/render";
 import { InputError } from "../../components/validation";
 
@@ -54,6 +57,81 @@ describe("build context", () => {
       "# comment\nbuild\n!build/keep.txt\n**/*.md\ndocs/**/b.txt\n",
     );
     assert.deepEqual(listContextFiles(dir), [".dockerignore", "build/keep.txt", "main.c", "z.c"]);
+  });
+
+  /** What listContextFiles lists with `patterns`, and the folders it reads meanwhile, relative to `dir`. */
+  const foldersRead = (patterns: string[]): { files: string[]; read: string[] } => {
+    const read: string[] = [];
+    const readdir = nodeFs.readdirSync;
+    nodeFs.readdirSync = ((folder: fs.PathLike, ...rest: unknown[]) => {
+      read.push(path.relative(dir, String(folder)).split(path.sep).join("/"));
+      return (readdir as (...args: unknown[]) => unknown)(folder, ...rest);
+    }) as typeof nodeFs.readdirSync;
+    try {
+      return { files: listContextFiles(dir, ["source"], patterns), read: read.sort() };
+    } finally {
+      nodeFs.readdirSync = readdir;
+    }
+  };
+
+  /** The files a walk of every folder keeps once the ignore library has filtered them: what must be listed. */
+  const keptByEveryFolderWalk = (patterns: string[]): string[] => {
+    const ignore = dockerignore({ ignorecase: false }).add(patterns);
+    return listContextFiles(dir, ["source"], []).filter((file) => !ignore.ignores(file));
+  };
+
+  /** Writes `count` files spread over nested folders below `folder`. */
+  const manyFiles = (folder: string, count: number) => {
+    for (let i = 0; i < count; i++) {
+      const file = path.join(dir, folder, `pkg${i % 10}`, "lib", `f${i}.js`);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, "");
+    }
+  };
+
+  it("does not enter an ignored folder that no exception reaches into", () => {
+    manyFiles("node_modules", 500);
+    const patterns = ["node_modules", "*.md", "!README.md", "!build/keep.txt"];
+    const { files, read } = foldersRead(patterns);
+    assert.deepEqual(files, keptByEveryFolderWalk(patterns));
+    assert.ok(files.includes("README.md") && !files.some((file) => file.startsWith("node_modules/")));
+    assert.deepEqual(read, ["", "build", "docs", "docs/a"]);
+  });
+
+  it("enters an ignored folder only where an exception may re-include a file", () => {
+    manyFiles("node_modules", 50);
+    fs.mkdirSync(path.join(dir, "node_modules", "keep"));
+    fs.writeFileSync(path.join(dir, "node_modules", "keep", "a.txt"), "");
+    const patterns = ["node_modules", "build", "docs", "!node_modules/keep/*.txt", "!*/a/b.txt"];
+    const { files, read } = foldersRead(patterns);
+    assert.deepEqual(files, keptByEveryFolderWalk(patterns));
+    assert.ok(files.includes("node_modules/keep/a.txt") && files.includes("docs/a/b.txt"));
+    // `*/a/b.txt` may match below any top folder, but below it only in a folder named `a`;
+    // `node_modules/keep/*.txt` only in node_modules/keep: no package folder is read.
+    assert.deepEqual(read, ["", "build", "docs", "docs/a", "node_modules", "node_modules/keep"]);
+  });
+
+  it("lists what a walk of every folder filtered by the ignore patterns lists, for any patterns", () => {
+    // A fixed tree; random patterns, exceptions and wildcards among them, in random order.
+    fs.rmSync(dir, { recursive: true, force: true });
+    const names = ["a", "b", "ab", "node_modules"];
+    for (const x of names)
+      for (const y of names)
+        for (const z of ["f", "a.md"]) {
+          fs.mkdirSync(path.join(dir, x, y), { recursive: true });
+          fs.writeFileSync(path.join(dir, x, y, z), "");
+        }
+    assert.equal(keptByEveryFolderWalk([]).length, names.length * names.length * 2);
+    const segment = fc.constantFrom(...names, "*", "a*", "?b", "**", "*.md", "f", "[ab]", "x");
+    const pattern = fc
+      .tuple(fc.boolean(), fc.array(segment, { minLength: 1, maxLength: 3 }))
+      .map(([exception, segments]) => `${exception ? "!" : ""}${segments.join("/")}`);
+    fc.assert(
+      fc.property(fc.array(pattern, { minLength: 1, maxLength: 5 }), (patterns) => {
+        assert.deepEqual(listContextFiles(dir, ["source"], patterns), keptByEveryFolderWalk(patterns));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   describe("special files", () => {

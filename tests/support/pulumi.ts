@@ -69,10 +69,15 @@ function revealed(value: unknown): unknown {
   return isSecretInput(value) ? (value as { value: unknown }).value : value;
 }
 
+/** The first host port the mocked engine picks for a published port given none (Docker's range starts here). */
+export const MOCK_PICKED_PORT = 32768;
+
 /**
  * Mocks that hand every registration to `record` and answer as the providers would: a `docker.Image` with
- * the `repoDigest` of its name at `digest`, a `docker.RemoteImage` with {@link MOCK_IMAGE_ID}, and the
- * recorded inspection with the report `inspect` gives (default: a static pausle's).
+ * the `repoDigest` of its name at `digest`, a `docker.RemoteImage` with {@link MOCK_IMAGE_ID}, a
+ * `docker.Container` with its ports read back, each published port without a host port given the next one
+ * from {@link MOCK_PICKED_PORT}, and the recorded inspection with the report `inspect` gives (default: a
+ * static pausle's).
  */
 export function setRecordingMocks(
   record: (resource: Declared) => void,
@@ -85,6 +90,7 @@ export function setRecordingMocks(
     inspect?: ((request: InspectionRequest) => ImageReport | Promise<ImageReport>) | "provider";
   },
 ): Promise<void> {
+  let picked = MOCK_PICKED_PORT;
   return pulumi.runtime.setMocks(
     {
       async newResource(args) {
@@ -103,8 +109,15 @@ export function setRecordingMocks(
           };
           if (options.inspect === "provider") {
             // What the engine does in an update: Create of the provider Pulumi serialized.
-            if (!options.preview) Object.assign(state, await serializedProvider(args.inputs).create(request));
+            if (!options.preview)
+              Object.assign(state, (await serializedProvider(args.inputs).create(request)).outs);
           } else state.report = await (options.inspect?.(request) ?? imageReport());
+        }
+        if (args.type === "docker:index/container:Container" && Array.isArray(args.inputs.ports)) {
+          state.ports = (args.inputs.ports as { external?: number }[]).map((port) => ({
+            ...port,
+            external: port.external ?? picked++,
+          }));
         }
         return { id: `${args.name}-id`, state };
       },

@@ -36,6 +36,7 @@ export const MINIMAL_IMAGE_OUTPUTS = [
   "isStatic",
   "sizeReport",
   "replicaNames",
+  "replicaPorts",
   "namespace",
   "readyReplicas",
 ] as const;
