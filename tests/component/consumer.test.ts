@@ -9,6 +9,7 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import { runStack } from "../../harness/executor";
 import { LOCAL_BUILDERS, uniqueName } from "../support/env";
+import { imageReport } from "../support/report";
 
 const ROOT = path.join(__dirname, "..", "..");
 const PEERS = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).devDependencies as Record<
@@ -151,6 +152,57 @@ describe("the packed package in a consumer project @integration", function () {
     } catch (error) {
       assert.fail(`tsc --strict failed:\n${(error as { stdout?: string }).stdout ?? error}`);
     }
+  });
+
+  it("day two under mocks, against the installed package: provider forms, refusals before registration, the user's engine", () => {
+    // A plain Node script in the consumer project: the installed package and that project's @pulumi/pulumi.
+    const script = `
+      const pulumi = require("@pulumi/pulumi");
+      const docker = require("@pulumi/docker");
+      const declared = [];
+      pulumi.runtime.setMocks({
+        newResource: (args) => {
+          declared.push({ type: args.type, name: args.name, inputs: args.inputs });
+          const state = { ...args.inputs };
+          if (args.type === "docker:index/image:Image") state.repoDigest = "127.0.0.1:5000/app@sha256:" + "ab".repeat(32);
+          if (args.type.endsWith(":ImageInspection")) state.report = ${JSON.stringify(imageReport())};
+          return { id: args.name + "-id", state };
+        },
+        call: (args) => args.inputs,
+      }, "project", "dev", false);
+      const { MinimalImage } = require("minimal-image");
+      const base = { source: "pausle", recipe: { toolchain: "c" }, imageName: "app", registry: { server: "127.0.0.1:5000" } };
+      const settled = () => new Promise((resolve) => setTimeout(resolve, 300));
+      const refusal = (make) => { try { make(); return "accepted"; } catch (error) { return error.field; } };
+      (async () => {
+        const results = {};
+        new MinimalImage("app", { ...base, replicas: { count: 1, cpuMillis: 1000 } });
+        await settled();
+        results.cpus = declared.find((d) => d.type === "docker:index/container:Container").inputs.cpus;
+        declared.length = 0;
+        results.outputArgs = refusal(() => new MinimalImage("args", { ...base, buildArgs: { V: pulumi.output("1") }, replicas: { count: 1 } }));
+        results.service = refusal(() => new MinimalImage("1app", { ...base, replicas: { runtime: "kubernetes", ports: [8080], service: {} } }));
+        await settled();
+        results.declaredAfterRefusals = declared.map((d) => d.type);
+        const engine = new docker.Provider("engine", { host: "tcp://127.0.0.1:2376" });
+        new MinimalImage("pulls", { ...base, registry: { server: "127.0.0.1:5000", username: "ci", password: pulumi.secret("pw") }, replicas: { count: 1 } }, { providers: { docker: engine } });
+        await settled();
+        results.hosts = declared.filter((d) => d.type === "pulumi:providers:docker").map((d) => d.inputs.host);
+        console.log(JSON.stringify(results));
+      })().catch((error) => { console.error(error); process.exit(1); });
+    `;
+    fs.writeFileSync(path.join(project, "day-two.js"), script);
+    const printed = exec(process.execPath, ["day-two.js"], project, { ...process.env, ...LOCAL_BUILDERS });
+    const results = JSON.parse(printed.trim().split("\n").pop()!);
+    assert.equal(results.cpus, "1.0", "cpuMillis 1000 is declared as the provider reads it back");
+    assert.equal(results.outputArgs, "buildArgs", "an Output build argument with Docker replicas is refused");
+    assert.equal(results.service, "name", "`1app` cannot name a Service");
+    assert.deepEqual(results.declaredAfterRefusals, [], "the refused components registered nothing");
+    assert.deepEqual(
+      results.hosts,
+      ["tcp://127.0.0.1:2376", "tcp://127.0.0.1:2376"],
+      "every docker provider has the user's host",
+    );
   });
 
   it("its CLI renders a Dockerfile that runs as 65532, and the image built from it runs", async () => {
