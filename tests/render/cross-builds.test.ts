@@ -1,14 +1,13 @@
 import * as assert from "node:assert/strict";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { BuildError, buildLocally } from "../../harness/engine/build";
 import { parseElf } from "../../components/inspect/elf";
 import { RecipeOptions } from "../../components/recipe";
 import { renderBuild } from "../../components/render";
-import { LOCAL_BUILDERS, uniqueName } from "../support/env";
+import { freePort, LOCAL_BUILDERS, uniqueName } from "../support/env";
 import { docker, imageFiles, removeImages, waitFor } from "../support/engine";
 
 const EXAMPLES = path.join(__dirname, "..", "..", "examples");
@@ -34,15 +33,6 @@ async function underQemu(
   } finally {
     child.kill("SIGKILL");
   }
-}
-
-/** A free loopback port: listen on port 0, note the port, close. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const keepsPausing = (binary: string) =>
@@ -168,30 +158,22 @@ describe("cross builds for linux/arm64 on the offline builders @integration", fu
         timeout: 30_000,
       },
     );
+    const dockerBuild = (platform: string, image: string) =>
+      execFileSync(
+        "/usr/bin/docker",
+        ["build", "-q", "--platform", platform, "-f", dockerfile, "-t", image, pausle],
+        {
+          env,
+          timeout: 300_000,
+          stdio: ["ignore", "ignore", "pipe"],
+        },
+      );
     built.push(tag);
-    execFileSync(
-      "/usr/bin/docker",
-      ["build", "-q", "--platform", "linux/arm64", "-f", dockerfile, "-t", tag, pausle],
-      {
-        env,
-        timeout: 300_000,
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
+    dockerBuild("linux/arm64", tag);
     assert.equal((await docker.getImage(tag).inspect()).Architecture, "arm64");
-    // Built without --platform, the same file refuses to put an arm64 binary in an amd64 image.
-    const wrong = `minimal-image-test/${uniqueName("cli-wrong")}:x`;
+    // Built for amd64, the same file refuses to put an arm64 binary in an amd64 image.
     assert.throws(
-      () =>
-        execFileSync(
-          "/usr/bin/docker",
-          ["build", "-q", "--platform", "linux/amd64", "-f", dockerfile, "-t", wrong, pausle],
-          {
-            env,
-            timeout: 300_000,
-            stdio: ["ignore", "ignore", "pipe"],
-          },
-        ),
+      () => dockerBuild("linux/amd64", `minimal-image-test/${uniqueName("cli-wrong")}:x`),
       /this Dockerfile compiles for linux\/arm64, but the build is for linux\/amd64/,
     );
   });
