@@ -308,11 +308,12 @@ function planImage(name: string, args: MinimalImageArgs, programDir: string, sco
     ? pulumi.output(args.buildArgs).apply((raw) => buildArgNames(raw))
     : buildArgNames(args.buildArgs);
   const rendered = known(
-    [args.source, args.recipe, argNames, args.maxImageBytes] as const,
-    ([source, recipe, names, max]) =>
+    [args.source, args.recipe, argNames, args.maxImageBytes, args.platform] as const,
+    ([source, recipe, names, max, platform]) =>
       renderBuild(path.resolve(programDir, String(source ?? "")), recipe, {
         gates: { buildArgNames: names, maxImageBytes: checkBudget(max) },
         keepOut: path.join(programDir, DOCKERFILE_FOLDER),
+        platform,
       }),
   );
   const tag = args.tag ?? "latest";

@@ -61,20 +61,25 @@ export function platformMatches(have: Platform, want: Platform): boolean {
   );
 }
 
-/** OCI architecture -> the ELF `e_machine` its binaries carry, as the ELF reader names it. */
-const ELF_MACHINES: Record<string, string> = {
-  amd64: "x86-64",
-  "386": "x86",
-  arm64: "AArch64",
-  arm: "ARM",
-  riscv64: "RISC-V",
-  ppc64le: "PowerPC64",
-  s390x: "S390",
-  loong64: "LoongArch",
-  mips64le: "MIPS",
+/** OCI architecture -> the ELF `e_machine` its binaries carry: the ELF reader's name and the header's number. */
+const ELF_MACHINES: Record<string, { name: string; number: number }> = {
+  amd64: { name: "x86-64", number: 62 },
+  "386": { name: "x86", number: 3 },
+  arm64: { name: "AArch64", number: 183 },
+  arm: { name: "ARM", number: 40 },
+  riscv64: { name: "RISC-V", number: 243 },
+  ppc64le: { name: "PowerPC64", number: 21 },
+  s390x: { name: "S390", number: 22 },
+  loong64: { name: "LoongArch", number: 258 },
+  mips64le: { name: "MIPS", number: 8 },
 };
 
 /** The ELF machine a binary for `platform` must carry, e.g. `AArch64` for linux/arm64; undefined when unknown. */
 export function elfMachine(platform: Platform): string | undefined {
-  return ELF_MACHINES[platform.architecture];
+  return ELF_MACHINES[platform.architecture]?.name;
+}
+
+/** The ELF header's `e_machine` number for `platform`'s binaries, e.g. 183 for linux/arm64; undefined when unknown. */
+export function elfMachineNumber(platform: Platform): number | undefined {
+  return ELF_MACHINES[platform.architecture]?.number;
 }

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import {
   DEFAULT_PLATFORM,
   elfMachine,
+  elfMachineNumber,
   formatPlatform,
   parsePlatform,
   platformMatches,
@@ -42,5 +43,9 @@ describe("platform: the one vocabulary", () => {
     assert.equal(elfMachine(parsePlatform("linux/amd64")), "x86-64");
     assert.equal(elfMachine(parsePlatform("linux/arm64")), "AArch64");
     assert.equal(elfMachine(parsePlatform("linux/unknowncpu")), undefined);
+    assert.deepEqual(
+      ["linux/amd64", "linux/arm64", "linux/unknowncpu"].map((p) => elfMachineNumber(parsePlatform(p))),
+      [62, 183, undefined],
+    );
   });
 });

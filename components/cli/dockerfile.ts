@@ -94,6 +94,7 @@ export function dockerfileCommand(): Command {
         .choices(["buildkit", "classic"])
         .default("buildkit"),
     )
+    .option("--platform <os/arch>", "the platform to compile for: linux/amd64 (default) or linux/arm64")
     .option("--list-context", "print the build context's files instead of the Dockerfile")
     .option("--write <file>", "write the Dockerfile to this file instead of standard output")
     .action((dir: string, flags: Record<string, unknown>) => {
@@ -106,6 +107,8 @@ export function dockerfileCommand(): Command {
       const rendered = renderBuild(dir, options, {
         name: (option) => [FLAGS[option as keyof RecipeOptions]?.flag ?? `--${option}`],
         sourceField: ["<dir>"],
+        platform: flags.platform,
+        platformField: ["--platform"],
         builder: flags.builder as DockerBuilder,
       });
       const text = flags.listContext

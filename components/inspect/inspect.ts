@@ -3,7 +3,7 @@ import { formatBytes, LayerError, LayerStack, layerCompression } from "./layers"
 import { RegistryClient } from "./distribution";
 import { dockerConfigCredentials } from "./docker-config";
 import { RegistryError } from "./transport";
-import { formatPlatform, parsePlatform, platformMatches, type Platform } from "../platform";
+import { elfMachine, formatPlatform, parsePlatform, platformMatches, type Platform } from "../platform";
 import { outsideText } from "../outside-text";
 import { isObject } from "../validation";
 import { parseImageReference } from "../reference";
@@ -66,6 +66,8 @@ export interface ImageReport {
   /** Canonical path of the file ENTRYPOINT (else CMD) runs, after symlinks, whiteouts and later layers. */
   binaryPath: string;
   binarySizeBytes: number;
+  /** The binary's ELF machine, e.g. `x86-64` or `AArch64` (`EM_<number>` for an uncommon one). */
+  machine: string;
   isStatic: boolean;
   interpreter?: string;
   neededLibraries: string[];
@@ -227,6 +229,14 @@ export async function inspectImage(reference: string, options: InspectOptions = 
         "Point ENTRYPOINT at the compiled binary",
       );
     }
+    const wantMachine = platform && elfMachine(platform);
+    if (wantMachine && elf.machine !== wantMachine) {
+      throw new InspectError(
+        imageRef,
+        `${outsideText(path, 200)} is an ${elf.machine} binary in an image for ${formatPlatform(platform!)}, whose binaries are ${wantMachine}`,
+        "Compile it for the image's platform (the recipe's platform, or the target's CC, GOARCH or CARGO_BUILD_TARGET in a custom build)",
+      );
+    }
     return {
       reference,
       registry: ref.registry,
@@ -240,6 +250,7 @@ export async function inspectImage(reference: string, options: InspectOptions = 
       user: config.config?.User ?? "",
       binaryPath: path,
       binarySizeBytes: binary.length,
+      machine: elf.machine,
       isStatic: elf.isStatic,
       ...(elf.interpreter !== undefined ? { interpreter: elf.interpreter } : {}),
       neededLibraries: elf.neededLibraries,

@@ -26,6 +26,14 @@ function sourceArgument(file: string): string {
   return shellQuote(file.startsWith("-") ? `./${file}` : file);
 }
 
+/** Debian with the arm64 cross toolchains of both C libraries; it runs on the build machine's platform. */
+const DEBIAN_CROSS = {
+  image: "debian:bookworm-slim@sha256:abd67ffcfa541b485a3dff59865ab629aa048a6c613e639d36e7456b0b229241",
+  setup: [
+    "dpkg --add-architecture arm64 && apt-get update && apt-get install -y --no-install-recommends gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-dev:arm64 make ca-certificates tzdata && rm -rf /var/lib/apt/lists/*",
+  ],
+};
+
 export const cRecipe: ToolchainRecipe = {
   toolchain: "c",
   builderKey: (options) => (options.libc === "glibc" ? "C_GLIBC" : "C"),
@@ -41,15 +49,35 @@ export const cRecipe: ToolchainRecipe = {
       ],
     },
   },
-  env(options) {
-    // On glibc systems musl's compiler is `musl-gcc`; on musl systems (Alpine) plain `cc` is musl.
-    const cc = options.libc === "glibc" ? "gcc" : '"$(command -v musl-gcc || command -v cc)"';
-    return { CC: cc, CFLAGS: shellQuote(CFLAGS), LDFLAGS: shellQuote(LDFLAGS) };
+  // Alpine has no musl cross compiler; Debian has both libcs' for arm64 (musl-dev:arm64 brings
+  // aarch64-linux-musl-gcc, a wrapper of gcc-aarch64-linux-gnu with musl's specs), as the offline builder.
+  crossBuilders: {
+    C: DEBIAN_CROSS,
+    C_GLIBC: DEBIAN_CROSS,
   },
+  env(options, target) {
+    const p = target.toolPrefix;
+    let cc: string;
+    if (options.libc === "glibc") cc = `${p}gcc`;
+    else if (target.cross) cc = `${target.cpu}-linux-musl-gcc`;
+    // On glibc systems musl's compiler is `musl-gcc`; on musl systems (Alpine) plain `cc` is musl.
+    else cc = '"$(command -v musl-gcc || command -v cc)"';
+    return {
+      CC: cc,
+      CFLAGS: shellQuote(CFLAGS),
+      LDFLAGS: shellQuote(LDFLAGS),
+      AR: `${p}ar`,
+      STRIP: `${p}strip`,
+    };
+  },
+  crossTools: (options, target) => [
+    options.libc === "glibc" ? `${target.toolPrefix}gcc` : `${target.cpu}-linux-musl-gcc`,
+    `${target.toolPrefix}objcopy`,
+  ],
   // Neither default builder has ccache, and the built-in command compiles and links in one call, which
   // ccache does not cache; a C build of this size has nothing worth caching (see bench/results.md).
   envCaches: [],
-  plan(sourceDir, options, name, binaryName) {
+  plan(sourceDir, options, name, binaryName, target) {
     const sources = options.sources ?? topLevelCSources(sourceDir, name("sources"));
     if (sources.length === 0) {
       throw new InputError(
@@ -64,7 +92,7 @@ export const cRecipe: ToolchainRecipe = {
     // objcopy drops the `.comment` section that the C library's start files still carry.
     const command =
       `"$CC" ${cflags} -o ${output} ${sources.map(sourceArgument).join(" ")} ${ldflags}` +
-      ` && objcopy --remove-section=.comment ${output}`;
+      ` && ${target.toolPrefix}objcopy --remove-section=.comment ${output}`;
     return { command, output, caches: [] };
   },
 };

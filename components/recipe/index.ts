@@ -4,6 +4,7 @@ import { cRecipe } from "./c";
 import { checkRecipeString, checkRelativePath, checkShellSnippet } from "./check";
 import { goRecipe } from "./go";
 import { CARGO_BIN, rustRecipe } from "./rust";
+import { resolveTarget, Target } from "./target";
 import { FieldNamer, ToolchainRecipe } from "./toolchain";
 import { Builder, BuildPlan, CacheMount, CargoLto, Extra, Libc, RecipeOptions, Toolchain } from "./types";
 import { parseImageReference } from "../reference";
@@ -11,6 +12,7 @@ import { describe, FieldPath, formatPath, InputError } from "../validation";
 
 export * from "./types";
 export { FieldNamer, shellQuote } from "./toolchain";
+export { Target } from "./target";
 
 const RECIPES: Record<Toolchain, ToolchainRecipe> = { c: cRecipe, go: goRecipe, rust: rustRecipe };
 const TOOLCHAINS = Object.keys(RECIPES) as Toolchain[];
@@ -28,6 +30,8 @@ export interface ResolvedRecipe {
   sourceDir: string;
   toolchain: Toolchain;
   libc?: Libc;
+  /** The platform the binary is compiled for. */
+  target: Target;
   binaryName: string;
   builder: Builder;
   plan: BuildPlan;
@@ -42,6 +46,10 @@ export interface ResolveContext {
   name?: FieldNamer;
   /** How to name the source folder in errors. Default: `source`. */
   sourceField?: FieldPath;
+  /** The platform to compile for, `os/arch`. Default: the default platform, linux/amd64. */
+  platform?: unknown;
+  /** How to name the platform in errors. Default: `platform`. */
+  platformField?: FieldPath;
 }
 
 /** The pinned default builder of each toolchain variant, keyed as in `MINIMAL_IMAGE_<KEY>_BUILDER`. */
@@ -73,6 +81,8 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
     ((option, index) => (index === undefined ? ["recipe", option] : ["recipe", option, index]));
   const env = context.env ?? process.env;
   const sourceDir = checkSourceDir(source, context.sourceField ?? ["source"]);
+  const platformField = context.platformField ?? ["platform"];
+  const target = resolveTarget(context.platform, platformField);
   if (raw !== undefined && (typeof raw !== "object" || raw === null || Array.isArray(raw))) {
     throw new InputError(
       "recipe",
@@ -117,19 +127,25 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
         `Remove it, or add ${formatPath(name("buildCommand"))}`,
       );
     }
-    ({ command, output, caches: planCaches } = recipe.plan(sourceDir, resolvedOptions, name, binaryName));
+    ({
+      command,
+      output,
+      caches: planCaches,
+    } = recipe.plan(sourceDir, resolvedOptions, name, binaryName, target));
   }
 
   return {
     sourceDir,
     toolchain,
     libc,
+    target,
     binaryName,
-    builder: resolveBuilder(recipe, resolvedOptions, env, name),
+    builder: resolveBuilder(recipe, resolvedOptions, env, name, target, platformField),
     plan: {
       toolchain,
       libc,
-      env: recipe.env(resolvedOptions),
+      env: recipe.env(resolvedOptions, target),
+      crossTools: target.cross ? recipe.crossTools(resolvedOptions, target) : [],
       command,
       output,
       caches: [...recipe.envCaches, ...planCaches],
@@ -198,20 +214,31 @@ function resolveBuilder(
   options: RecipeOptions,
   env: Record<string, string | undefined>,
   name: FieldNamer,
+  target: Target,
+  platformField: FieldPath,
 ): Builder {
   const key = recipe.builderKey(options);
+  const defaults = target.cross ? recipe.crossBuilders[key] : recipe.defaultBuilders[key];
   const { image: imageVar, setup: setupVar } = builderVariables(recipe.toolchain, options);
   // Empty variables mean what the README says: an unset builder, no setup.
   const imageFromEnv = env[imageVar] ? checkRecipeString(env[imageVar], [imageVar]) : undefined;
   const setupFromEnv = env[setupVar] ? checkShellSnippet(env[setupVar], [setupVar]) : env[setupVar];
-  const image = options.builderImage ?? imageFromEnv ?? recipe.defaultBuilders[key].image;
+  const chosen = options.builderImage ?? imageFromEnv;
+  if (chosen === undefined && defaults === undefined) {
+    throw new InputError(
+      platformField,
+      `the default ${recipe.toolchain} builder cannot cross-compile for ${target.platform}`,
+      `Set ${formatPath(name("builderImage"))} (or ${imageVar}) to an image with the ${target.platform} toolchain, e.g. the README's Debian builder`,
+    );
+  }
+  const image = chosen ?? defaults!.image;
   // A default image always parses; an override from the environment is named by its variable.
   parseImageReference(image, options.builderImage !== undefined ? name("builderImage") : [imageVar]);
   let setup: string[];
   if (options.setup !== undefined) setup = options.setup;
   else if (setupFromEnv !== undefined) setup = setupFromEnv === "" ? [] : [setupFromEnv];
   else if (options.builderImage !== undefined || imageFromEnv !== undefined) setup = [];
-  else setup = recipe.defaultBuilders[key].setup;
+  else setup = defaults!.setup;
   return { image, setup };
 }
 

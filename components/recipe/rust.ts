@@ -62,18 +62,28 @@ export const rustRecipe: ToolchainRecipe = {
       setup: ["apk add --no-cache musl-dev ca-certificates tzdata"],
     },
   },
+  // Rust's default builder is Alpine's, whose rustup would fetch an aarch64 standard library but which has
+  // no aarch64 linker; a cross build names a builder that has both (see the README).
+  crossBuilders: {},
   // crt-static links the C runtime in (musl on Alpine, glibc's static archive on Debian); the profile
   // settings trade build time for size: optimise for size, LTO across crates (whole-program unless the
   // recipe asks for thin, or for none: then cargo's default 16 codegen units compile the program's own crate
   // in parallel and a rebuild re-optimises only that crate), abort on panic, strip.
-  env: (options) => ({
+  env: (options, target) => ({
     RUSTFLAGS: shellQuote("-C target-feature=+crt-static"),
     CARGO_PROFILE_RELEASE_OPT_LEVEL: "z",
     CARGO_PROFILE_RELEASE_LTO: options.cargoLto ?? "fat",
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS: options.cargoLto === "off" ? "16" : "1",
     CARGO_PROFILE_RELEASE_PANIC: "abort",
     CARGO_PROFILE_RELEASE_STRIP: "symbols",
+    // An explicit target keeps crt-static away from build scripts and proc macros, which must stay dynamic.
+    // The host's triplet with the target's CPU: the builder's own C library (gnu on Debian, musl on Alpine).
+    CARGO_BUILD_TARGET: `"$(rustc -vV | sed -n 's/^host: ${target.cross ? "[^-]*/" + target.cpu : "/"}/p')"`,
+    ...(target.cross
+      ? { [`CARGO_TARGET_${target.cpu.toUpperCase()}_UNKNOWN_LINUX_GNU_LINKER`]: `${target.toolPrefix}gcc` }
+      : {}),
   }),
+  crossTools: (_options, target) => [`${target.toolPrefix}gcc`],
   // Before 1.71 rustc let the libc crate link glibc's shared libraries under crt-static when its link kind
   // was unspecified; LTO across crates happened to drop them again, so only `off` showed it. Since 1.71 rustc
   // prefers static libraries for a static output.
@@ -88,7 +98,6 @@ export const rustRecipe: ToolchainRecipe = {
     const locked = fs.existsSync(path.join(sourceDir, "Cargo.lock")) ? " --locked" : "";
     const output = `${BUILD_DIR}/${binaryName}`;
     const command = [
-      `target="$(rustc -vV | sed -n 's/^host: //p')"`,
       // The registry cache is linked in rather than mounted over CARGO_HOME, which the builder locates
       // and which may hold its configuration (the offline builders' source replacement, for one).
       `home="\${CARGO_HOME:-$HOME/.cargo}"`,
@@ -97,10 +106,9 @@ export const rustRecipe: ToolchainRecipe = {
       // cargo thinks a crate of the program fresh when its files are older than the last build in the
       // cached target directory; fresh timestamps make it recompile the program and reuse only dependencies.
       "find . -path ./target -prune -o -type f -exec touch {} +",
-      // An explicit --target keeps crt-static away from build scripts and proc macros, which must stay dynamic.
-      `cargo build --release${locked} --target "$target" --bin ${shellQuote(bin)}`,
+      `cargo build --release${locked} --bin ${shellQuote(bin)}`,
       // Copied in the same step: the target directory is a cache mount, absent from the layer.
-      `cp "target/$target/release/"${shellQuote(bin)} ${output}`,
+      `cp "target/$CARGO_BUILD_TARGET/release/"${shellQuote(bin)} ${output}`,
     ].join(" && ");
     return {
       command,

@@ -1,3 +1,4 @@
+import type { Target } from "./target";
 import { Builder, BuildPlan, CacheMount, RecipeOptions, Toolchain } from "./types";
 import type { FieldPath } from "../validation";
 
@@ -24,10 +25,18 @@ export interface ToolchainRecipe {
   /** Small official images pinned by digest, with the setup that installs what the build needs. */
   defaultBuilders: Record<string, Builder>;
   /**
-   * Variables exported before the build command (the default one or the user's own), as shell words:
-   * values are already quoted or are command substitutions meant to run in the builder.
+   * The default builders that cross-compile for a target other than the default platform, by the same keys;
+   * a key without one has no default cross builder, and the recipe must name one.
    */
-  env(options: RecipeOptions): Record<string, string>;
+  crossBuilders: Record<string, Builder>;
+  /**
+   * Variables exported before the build command (the default one or the user's own), as shell words:
+   * values are already quoted or are command substitutions meant to run in the builder. They name the
+   * target's toolchain, so one custom build command builds for every platform.
+   */
+  env(options: RecipeOptions, target: Target): Record<string, string>;
+  /** Commands a cross build needs in the builder, checked before it starts so a missing one is named. */
+  crossTools(options: RecipeOptions, target: Target): string[];
   /** The likely cause and fix the static check names when a binary is not static; default: a generic one. */
   staticHint?: string;
   /** Caches that `env` alone points the tool at, so they serve a custom `buildCommand` too. */
@@ -38,6 +47,7 @@ export interface ToolchainRecipe {
     options: RecipeOptions,
     name: FieldNamer,
     binaryName: string,
+    target: Target,
   ): Pick<BuildPlan, "command" | "output" | "caches">;
 }
 

@@ -117,6 +117,8 @@ export interface BuildPlan {
   caches: CacheMount[];
   /** What the static check's failure message advises, when the toolchain knows the likely cause. */
   staticHint?: string;
+  /** Commands a cross build needs in the builder (the target's compiler, linker); none for a native build. */
+  crossTools: string[];
 }
 
 /**

@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
@@ -13,21 +12,12 @@ import { StackRunError } from "../../harness/executor";
 import { StepReporter } from "../../harness/engine/progress";
 import { Executor } from "../../harness/executor/executor";
 import { removeRepositories } from "../support/engine";
-import { LOCAL_REGISTRY } from "../support/env";
+import { freePort, LOCAL_REGISTRY } from "../support/env";
 import { containersOf, TestStack } from "../support/stack";
 
 const docker = new Docker({ timeout: 60_000 });
 const FIXTURE = path.join(__dirname, "..", "fixtures", "replica-stack");
 const PAUSLE = path.join(__dirname, "..", "..", "examples", "pausle");
-
-/** A port nothing listens on now, on loopback. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("day two: diffs against what the provider reads back", () => {
   const CONTAINER = "docker:index/container:Container";

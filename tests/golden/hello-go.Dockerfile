@@ -6,12 +6,13 @@ WORKDIR /src
 COPY . /src
 RUN --mount=type=cache,id=minimal-image-go-build-4b2f0f3266386cb0,target=/minimal-image/cache/go-build,sharing=shared \
     --mount=type=cache,id=minimal-image-go-modules-4b2f0f3266386cb0,target=/minimal-image/cache/go-mod,sharing=shared \
-    mkdir -p /minimal-image/build && export CGO_ENABLED=0 GOCACHE=/minimal-image/cache/go-build GOMODCACHE="$(d="$(go env GOMODCACHE)"; if [ -e "$d" ]; then echo "$d"; else echo /minimal-image/cache/go-mod; fi)" && go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o /minimal-image/build/hello-go .
+    mkdir -p /minimal-image/build && export CGO_ENABLED=0 GOCACHE=/minimal-image/cache/go-build GOMODCACHE="$(d="$(go env GOMODCACHE)"; if [ -e "$d" ]; then echo "$d"; else echo /minimal-image/cache/go-mod; fi)" GOOS=linux GOARCH=amd64 && go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o /minimal-image/build/hello-go .
 RUN sh -c 'f="$1"; \
     fail() { echo "minimal-image: $f is not a static binary: $*" >&2; exit 1; }; \
     u() { od -An -v -j "$1" -N "$2" -t "u$2" "$f" | tr -d " \n"; }; \
     [ -f "$f" ] || { echo "minimal-image: the build produced no file at $f; check the build command and output path" >&2; exit 1; }; \
     [ "$(od -An -c -N4 "$f" | tr -d " \n")" = "177ELF" ] || fail "it is not an ELF executable"; \
+    m=$(u 18 2); [ "$m" = "$2" ] || { case "$m" in 62) m=x86-64 ;; 183) m=AArch64 ;; *) m="e_machine $m" ;; esac; echo "minimal-image: $f is built for $m, not $3 ($4): compile it with the toolchain the build exports (CC, GOARCH, CARGO_BUILD_TARGET)" >&2; exit 1; }; \
     if [ "$(u 4 1)" = 2 ]; then w=8; po=$(u 32 8); pe=$(u 54 2); pn=$(u 56 2); else w=4; po=$(u 28 4); pe=$(u 42 2); pn=$(u 44 2); fi; \
     i=0; interp=; dyn=; loads=; \
     while [ "$i" -lt "$pn" ]; do h=$((po + i * pe)); t=$(u "$h" 4); if [ "$w" = 8 ]; then o=$(u $((h + 8)) 8); v=$(u $((h + 16)) 8); s=$(u $((h + 32)) 8); else o=$(u $((h + 4)) 4); v=$(u $((h + 8)) 4); s=$(u $((h + 16)) 4); fi; case "$t" in 1) loads="$loads $v:$o:$s" ;; 2) dyn="$o:$s" ;; 3) interp=$(tail -c +$((o + 1)) "$f" | head -c $((s - 1))) ;; esac; i=$((i + 1)); done; \
@@ -22,7 +23,7 @@ RUN sh -c 'f="$1"; \
     [ -z "$interp" ] && [ -z "$needed" ] && exit 0; \
     msg=; [ -n "$interp" ] && msg="it has an ELF interpreter ($interp)"; \
     [ -n "$needed" ] && msg="${msg:+$msg and }it needs shared libraries:$needed"; \
-    fail "$msg. Link it statically: drop -shared/dynamic flags, build Go with CGO_ENABLED=0, Rust with +crt-static"' static-check /minimal-image/build/hello-go \
+    fail "$msg. Link it statically: drop -shared/dynamic flags, build Go with CGO_ENABLED=0, Rust with +crt-static"' static-check /minimal-image/build/hello-go 62 x86-64 linux/amd64 \
  && mkdir -p /minimal-image/rootfs \
  && cp /minimal-image/build/hello-go /minimal-image/rootfs/hello-go \
  && chmod 0555 /minimal-image/rootfs/hello-go \

@@ -5,13 +5,14 @@ RUN apk add --no-cache musl-dev ca-certificates tzdata
 WORKDIR /src
 COPY . /src
 RUN --mount=type=cache,id=minimal-image-rust-registry-f3c5e14749d0572c,target=/minimal-image/cache/cargo-registry,sharing=shared \
-    --mount=type=cache,id=minimal-image-rust-target-a9d3998d15026a07,target=/src/target,sharing=locked \
-    mkdir -p /minimal-image/build && export RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_STRIP=symbols && target="$(rustc -vV | sed -n 's/^host: //p')" && home="${CARGO_HOME:-$HOME/.cargo}" && mkdir -p "$home" /minimal-image/cache/cargo-registry && { [ -e "$home/registry" ] || ln -s /minimal-image/cache/cargo-registry "$home/registry"; } && find . -path ./target -prune -o -type f -exec touch {} + && cargo build --release --target "$target" --bin hello-rust-deps && cp "target/$target/release/"hello-rust-deps /minimal-image/build/hello-rust-deps
+    --mount=type=cache,id=minimal-image-rust-target-3302ce130d72d258,target=/src/target,sharing=locked \
+    mkdir -p /minimal-image/build && export RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_BUILD_TARGET="$(rustc -vV | sed -n 's/^host: //p')" && home="${CARGO_HOME:-$HOME/.cargo}" && mkdir -p "$home" /minimal-image/cache/cargo-registry && { [ -e "$home/registry" ] || ln -s /minimal-image/cache/cargo-registry "$home/registry"; } && find . -path ./target -prune -o -type f -exec touch {} + && cargo build --release --bin hello-rust-deps && cp "target/$CARGO_BUILD_TARGET/release/"hello-rust-deps /minimal-image/build/hello-rust-deps
 RUN sh -c 'f="$1"; \
     fail() { echo "minimal-image: $f is not a static binary: $*" >&2; exit 1; }; \
     u() { od -An -v -j "$1" -N "$2" -t "u$2" "$f" | tr -d " \n"; }; \
     [ -f "$f" ] || { echo "minimal-image: the build produced no file at $f; check the build command and output path" >&2; exit 1; }; \
     [ "$(od -An -c -N4 "$f" | tr -d " \n")" = "177ELF" ] || fail "it is not an ELF executable"; \
+    m=$(u 18 2); [ "$m" = "$2" ] || { case "$m" in 62) m=x86-64 ;; 183) m=AArch64 ;; *) m="e_machine $m" ;; esac; echo "minimal-image: $f is built for $m, not $3 ($4): compile it with the toolchain the build exports (CC, GOARCH, CARGO_BUILD_TARGET)" >&2; exit 1; }; \
     if [ "$(u 4 1)" = 2 ]; then w=8; po=$(u 32 8); pe=$(u 54 2); pn=$(u 56 2); else w=4; po=$(u 28 4); pe=$(u 42 2); pn=$(u 44 2); fi; \
     i=0; interp=; dyn=; loads=; \
     while [ "$i" -lt "$pn" ]; do h=$((po + i * pe)); t=$(u "$h" 4); if [ "$w" = 8 ]; then o=$(u $((h + 8)) 8); v=$(u $((h + 16)) 8); s=$(u $((h + 32)) 8); else o=$(u $((h + 4)) 4); v=$(u $((h + 8)) 4); s=$(u $((h + 16)) 4); fi; case "$t" in 1) loads="$loads $v:$o:$s" ;; 2) dyn="$o:$s" ;; 3) interp=$(tail -c +$((o + 1)) "$f" | head -c $((s - 1))) ;; esac; i=$((i + 1)); done; \
@@ -22,7 +23,7 @@ RUN sh -c 'f="$1"; \
     [ -z "$interp" ] && [ -z "$needed" ] && exit 0; \
     msg=; [ -n "$interp" ] && msg="it has an ELF interpreter ($interp)"; \
     [ -n "$needed" ] && msg="${msg:+$msg and }it needs shared libraries:$needed"; \
-    fail "$msg. Rust: rustc older than 1.71 (Debian bookworm ships rustc 1.63) lets the libc crate link glibc shared libraries: build with rustc 1.71 or newer (Debian bookworm: rustc-web and cargo-web), or with cargoLto fat or thin. Otherwise a -sys crate links its C library dynamically: turn on the static or vendored feature of that crate, or drop it"' static-check /minimal-image/build/hello-rust-deps \
+    fail "$msg. Rust: rustc older than 1.71 (Debian bookworm ships rustc 1.63) lets the libc crate link glibc shared libraries: build with rustc 1.71 or newer (Debian bookworm: rustc-web and cargo-web), or with cargoLto fat or thin. Otherwise a -sys crate links its C library dynamically: turn on the static or vendored feature of that crate, or drop it"' static-check /minimal-image/build/hello-rust-deps 62 x86-64 linux/amd64 \
  && mkdir -p /minimal-image/rootfs \
  && cp /minimal-image/build/hello-rust-deps /minimal-image/rootfs/hello-rust-deps \
  && chmod 0555 /minimal-image/rootfs/hello-rust-deps \

@@ -4,12 +4,13 @@ FROM alpine:3.21.0@sha256:21dc6063fd678b478f57c0e13f47560d0ea4eeba26dfc947b2a4f8
 RUN apk add --no-cache gcc musl-dev make binutils ca-certificates tzdata
 WORKDIR /src
 COPY . /src
-RUN mkdir -p /minimal-image/build && export CC="$(command -v musl-gcc || command -v cc)" CFLAGS='-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-ident' LDFLAGS='-static -no-pie -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -s' && make
+RUN mkdir -p /minimal-image/build && export CC="$(command -v musl-gcc || command -v cc)" CFLAGS='-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-ident' LDFLAGS='-static -no-pie -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -s' AR=ar STRIP=strip && make
 RUN sh -c 'f="$1"; \
     fail() { echo "minimal-image: $f is not a static binary: $*" >&2; exit 1; }; \
     u() { od -An -v -j "$1" -N "$2" -t "u$2" "$f" | tr -d " \n"; }; \
     [ -f "$f" ] || { echo "minimal-image: the build produced no file at $f; check the build command and output path" >&2; exit 1; }; \
     [ "$(od -An -c -N4 "$f" | tr -d " \n")" = "177ELF" ] || fail "it is not an ELF executable"; \
+    m=$(u 18 2); [ "$m" = "$2" ] || { case "$m" in 62) m=x86-64 ;; 183) m=AArch64 ;; *) m="e_machine $m" ;; esac; echo "minimal-image: $f is built for $m, not $3 ($4): compile it with the toolchain the build exports (CC, GOARCH, CARGO_BUILD_TARGET)" >&2; exit 1; }; \
     if [ "$(u 4 1)" = 2 ]; then w=8; po=$(u 32 8); pe=$(u 54 2); pn=$(u 56 2); else w=4; po=$(u 28 4); pe=$(u 42 2); pn=$(u 44 2); fi; \
     i=0; interp=; dyn=; loads=; \
     while [ "$i" -lt "$pn" ]; do h=$((po + i * pe)); t=$(u "$h" 4); if [ "$w" = 8 ]; then o=$(u $((h + 8)) 8); v=$(u $((h + 16)) 8); s=$(u $((h + 32)) 8); else o=$(u $((h + 4)) 4); v=$(u $((h + 8)) 4); s=$(u $((h + 16)) 4); fi; case "$t" in 1) loads="$loads $v:$o:$s" ;; 2) dyn="$o:$s" ;; 3) interp=$(tail -c +$((o + 1)) "$f" | head -c $((s - 1))) ;; esac; i=$((i + 1)); done; \
@@ -20,7 +21,7 @@ RUN sh -c 'f="$1"; \
     [ -z "$interp" ] && [ -z "$needed" ] && exit 0; \
     msg=; [ -n "$interp" ] && msg="it has an ELF interpreter ($interp)"; \
     [ -n "$needed" ] && msg="${msg:+$msg and }it needs shared libraries:$needed"; \
-    fail "$msg. Link it statically: drop -shared/dynamic flags, build Go with CGO_ENABLED=0, Rust with +crt-static"' static-check /src/countdown \
+    fail "$msg. Link it statically: drop -shared/dynamic flags, build Go with CGO_ENABLED=0, Rust with +crt-static"' static-check /src/countdown 62 x86-64 linux/amd64 \
  && mkdir -p /minimal-image/rootfs \
  && cp /src/countdown /minimal-image/rootfs/make-project \
  && chmod 0555 /minimal-image/rootfs/make-project \

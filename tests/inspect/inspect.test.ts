@@ -8,6 +8,7 @@ import {
   type ImageReport,
   type InspectOptions,
 } from "../../components/inspect";
+import { parseElf } from "../../components/inspect/elf";
 import {
   compilePause,
   FakeRegistry,
@@ -82,6 +83,7 @@ describe("inspect/inspect (fake registry)", () => {
       user: "65532:65532",
       binaryPath: "/pausle",
       binarySizeBytes: staticBin.length,
+      machine: parseElf(staticBin).machine,
       isStatic: true,
       neededLibraries: [],
     });
@@ -150,10 +152,14 @@ describe("inspect/inspect (fake registry)", () => {
       MEDIA.ociIndex,
       "multi",
     );
-    const arm64 = await inspectImage(`${reg.host}/team/app:multi`, { platform: "linux/arm64" });
-    assert.equal(arm64.digest, index.digest);
-    assert.equal(arm64.isStatic, false);
-    assert.equal(arm64.compressedSizeBytes, arm.configSize + arm.layerSizes[0]);
+    // The arm64 entry holds this machine's binary: picked, then refused for its ELF machine, by name.
+    await expectError(
+      inspectImage(`${reg.host}/team/app:multi`, { platform: "linux/arm64" }),
+      "InspectError",
+      new RegExp(
+        `@${index.digest}: /pausle is an ${parseElf(dynamicBin).machine} binary in an image for linux/arm64, whose binaries are AArch64`,
+      ),
+    );
     const amd64 = await inspectImage(`${reg.host}/team/app:multi`, { platform: "linux/amd64" });
     assert.equal(amd64.isStatic, true);
     assert.equal(amd64.compressedSizeBytes, amd.configSize + amd.layerSizes[0]);
@@ -432,6 +438,7 @@ describe("inspect/inspect (fake registry)", () => {
       user: "65532:65532",
       binaryPath: "/pausle",
       binarySizeBytes: 13_421,
+      machine: "x86-64",
       isStatic: true,
       neededLibraries: [],
     };

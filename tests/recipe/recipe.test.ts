@@ -11,8 +11,8 @@ const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 const GOLDEN = path.join(__dirname, "..", "golden");
 const NO_ENV = {};
 
-/** Golden cases: the exact Dockerfile users get with the pinned default builders. */
-const GOLDEN_CASES: [string, string, RecipeOptions][] = [
+/** Golden cases: the exact Dockerfile users get with the pinned default builders; the 4th item is the platform. */
+const GOLDEN_CASES: [string, string, RecipeOptions, string?][] = [
   ["pausle-musl", "pausle", {}],
   ["pausle-glibc", "pausle", { libc: "glibc" }],
   [
@@ -30,6 +30,21 @@ const GOLDEN_CASES: [string, string, RecipeOptions][] = [
     "../tests/fixtures/make-project",
     { toolchain: "c", buildCommand: "make", output: "countdown" },
   ],
+  ["pausle-musl-arm64", "pausle", {}, "linux/arm64"],
+  ["pausle-glibc-arm64", "pausle", { libc: "glibc" }, "linux/arm64"],
+  ["hello-go-arm64", "hello-go", {}, "linux/arm64"],
+  [
+    "hello-rust-deps-arm64",
+    "hello-rust-deps",
+    { builderImage: "minimal-image-builder/rust:local" },
+    "linux/arm64",
+  ],
+  [
+    "make-project-arm64",
+    "../tests/fixtures/make-project",
+    { toolchain: "c", buildCommand: "make", output: "countdown" },
+    "linux/arm64",
+  ],
 ];
 
 function expectInputError(fn: () => unknown, field: string, pattern?: RegExp): void {
@@ -44,9 +59,9 @@ function expectInputError(fn: () => unknown, field: string, pattern?: RegExp): v
 
 describe("recipes and rendering", () => {
   describe("golden Dockerfiles", () => {
-    for (const [name, folder, options] of GOLDEN_CASES) {
+    for (const [name, folder, options, platform] of GOLDEN_CASES) {
       it(`renders ${name} exactly as recorded`, () => {
-        const { dockerfile } = renderBuild(path.join(EXAMPLES, folder), options, { env: NO_ENV });
+        const { dockerfile } = renderBuild(path.join(EXAMPLES, folder), options, { env: NO_ENV, platform });
         const file = path.join(GOLDEN, `${name}.Dockerfile`);
         if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(file, dockerfile);
         assert.equal(
@@ -56,6 +71,47 @@ describe("recipes and rendering", () => {
         );
       });
     }
+  });
+
+  describe("platforms", () => {
+    const pausle = path.join(EXAMPLES, "pausle");
+    it("compiles for linux/amd64 and linux/arm64 only, naming the platform field", () => {
+      expectInputError(
+        () => renderBuild(pausle, {}, { env: NO_ENV, platform: "linux/s390x" }),
+        "platform",
+        /compiles for linux\/amd64 and linux\/arm64, not linux\/s390x\. Set it to/,
+      );
+      expectInputError(
+        () =>
+          renderBuild(pausle, {}, { env: NO_ENV, platform: "linux/arm64/v7", platformField: ["--platform"] }),
+        "--platform",
+      );
+    });
+
+    it("refuses a default builder that cannot cross-compile, naming the builder to set", () => {
+      expectInputError(
+        () => renderBuild(path.join(EXAMPLES, "hello-rust"), {}, { env: NO_ENV, platform: "linux/arm64" }),
+        "platform",
+        /default rust builder cannot cross-compile for linux\/arm64\. Set recipe\.builderImage \(or MINIMAL_IMAGE_RUST_BUILDER\)/,
+      );
+    });
+
+    it("gives a custom build command the target's toolchain, so one command builds for either platform", () => {
+      const make = { toolchain: "c", buildCommand: "make", output: "countdown" } as const;
+      const folder = path.join(EXAMPLES, "..", "tests", "fixtures", "make-project");
+      const env = (platform: string, libc: "musl" | "glibc") =>
+        resolveRecipe(folder, { ...make, libc }, { env: NO_ENV, platform }).plan.env;
+      assert.deepEqual(
+        [env("linux/arm64", "musl"), env("linux/arm64", "glibc")].map(({ CC, AR, STRIP }) => [CC, AR, STRIP]),
+        [
+          ["aarch64-linux-musl-gcc", "aarch64-linux-gnu-ar", "aarch64-linux-gnu-strip"],
+          ["aarch64-linux-gnu-gcc", "aarch64-linux-gnu-ar", "aarch64-linux-gnu-strip"],
+        ],
+      );
+      assert.deepEqual([env("linux/amd64", "glibc").AR, env("linux/amd64", "glibc").STRIP], ["ar", "strip"]);
+      const go = resolveRecipe(path.join(EXAMPLES, "hello-go"), {}, { env: NO_ENV, platform: "linux/arm64" });
+      assert.deepEqual([go.plan.env.GOOS, go.plan.env.GOARCH], ["linux", "arm64"]);
+    });
   });
 
   it("ends with a FROM scratch stage of one COPY, a non-root USER and an exec-form ENTRYPOINT", () => {
@@ -407,7 +463,7 @@ describe("recipes and rendering", () => {
         { buildCommand: "make", output: "out dir/app;id" },
         { env: NO_ENV },
       );
-      assert.match(dockerfile, /' static-check '\/src\/out dir\/app;id' \\\n/);
+      assert.match(dockerfile, /' static-check '\/src\/out dir\/app;id' 62 x86-64 linux\/amd64 \\\n/);
       assert.match(dockerfile, /^ && cp '\/src\/out dir\/app;id' \/minimal-image\/rootfs\/pausle \\$/m);
     });
 

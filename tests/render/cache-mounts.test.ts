@@ -51,7 +51,7 @@ describe("toolchain cache mounts", () => {
       ],
     );
     const step = dockerfile.split("\nRUN ").find((run) => run.includes("cargo build")) ?? "";
-    assert.match(step, /cargo build [^\n]*&& cp "target\/\$target\/release\/"hello-rust /);
+    assert.match(step, /cargo build [^\n]*&& cp "target\/\$CARGO_BUILD_TARGET\/release\/"hello-rust /);
   });
 
   it("gives two programs different target directories but one registry and one Go cache per builder", () => {

@@ -3,11 +3,21 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { resolveTarget, Target } from "../../components/recipe/target";
 import { staticCheckCommand } from "../../components/render";
 
+/** The platform of binaries `cc` compiles here, and the other one minimal-image compiles for. */
+const [HERE, OTHER] = (
+  process.arch === "arm64" ? ["linux/arm64", "linux/amd64"] : ["linux/amd64", "linux/arm64"]
+).map((platform) => resolveTarget(platform, ["platform"]));
+
 /** Runs the builder-stage check with the machine's own sh and od, as a builder image would. */
-function check(binary: string, hint?: string): { status: number | null; stderr: string } {
-  const command = staticCheckCommand(binary, "; ", hint);
+function check(
+  binary: string,
+  hint?: string,
+  target: Target = HERE,
+): { status: number | null; stderr: string } {
+  const command = staticCheckCommand(binary, target, "; ", hint);
   const result = spawnSync("sh", ["-c", command], { encoding: "utf8", timeout: 30_000 });
   return { status: result.status, stderr: result.stderr };
 }
@@ -26,6 +36,17 @@ describe("the builder stage's static check", () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("passes a static binary", () => assert.equal(check(compile("static", "-static")).status, 0));
+
+  it("fails a static binary of another machine than the platform's, naming both", () => {
+    const { status, stderr } = check(compile("static-elsewhere", "-static"), undefined, OTHER);
+    assert.equal(status, 1);
+    assert.match(
+      stderr,
+      new RegExp(
+        `static-elsewhere is built for ${HERE.machine.name}, not ${OTHER.machine.name} \\(${OTHER.platform}\\): compile it with the toolchain the build exports`,
+      ),
+    );
+  });
 
   it("passes a static-pie binary (it has a dynamic section but needs nothing)", () => {
     assert.equal(check(compile("static-pie", "-static-pie")).status, 0);

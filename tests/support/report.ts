@@ -18,6 +18,7 @@ export function imageReport(overrides: Partial<ImageReport> = {}): ImageReport {
     user: "65532:65532",
     binaryPath: "/pausle",
     binarySizeBytes: 5_040,
+    machine: "x86-64",
     isStatic: true,
     neededLibraries: [],
     ...overrides,
