@@ -29,3 +29,4 @@ export const layerCount = pausle.layerCount;
 export const isStatic = pausle.isStatic;
 export const sizeReport = pausle.sizeReport;
 export const replicaNames = pausle.replicaNames;
+export const replicaPorts = pausle.replicaPorts;
