@@ -8,7 +8,7 @@ import Docker from "dockerode";
 import { buildContext } from "../../harness/engine/build";
 import { StepReporter } from "../../harness/engine/progress";
 import { engineError } from "../../harness/engine/engine-error";
-import { programLocation, runStack, StackRunError } from "../../harness/executor";
+import { programLocation, runStack, StackRunError, startTime } from "../../harness/executor";
 import { dockerRemoteImage, registryAuthFor } from "../../harness/executor/docker-remote-image";
 import { mapSecrets } from "../../harness/executor/executor";
 import { removeImages } from "../support/engine";
@@ -33,25 +33,62 @@ describe("local executor", function () {
     assert.deepEqual(programLocation(work, undefined), { programDir: work, entry: "." });
   });
 
+  const lockOf = (...holders: { pid: number; start: string | undefined }[]) =>
+    `${JSON.stringify({ holders })}\n`;
+
   it("refuses a second concurrent run of a stack, naming the fix, and leaves the first run's lock alone", async () => {
     const statePath = path.join(work, "state.json");
-    fs.writeFileSync(`${statePath}.lock`, `${process.pid}\n`);
+    const held = lockOf({ pid: process.pid, start: startTime(process.pid) });
+    fs.writeFileSync(`${statePath}.lock`, held);
     await assert.rejects(
       runStack({ dir: FIXTURE, stack: "locked", statePath, preview: true }),
       (error: unknown) =>
         error instanceof StackRunError &&
-        /being changed by another run .*wait for it to finish/.test(error.message),
+        /being changed by another run \(process \d+\); wait for it to finish.*remove .*state\.json\.lock/.test(
+          error.message,
+        ),
     );
-    assert.equal(fs.readFileSync(`${statePath}.lock`, "utf8"), `${process.pid}\n`);
+    assert.equal(fs.readFileSync(`${statePath}.lock`, "utf8"), held);
   });
 
-  it("takes over the lock of a run that is gone, and releases it when done", async () => {
+  it("takes over the lock of a run that is gone, or whose pid a later process reuses, and releases it when done", async () => {
     const statePath = path.join(work, "state.json");
-    fs.writeFileSync(`${statePath}.lock`, "4194304\n"); // above Linux's pid_max: no such process
     const config = { name: "locktest", imageName: "minimal-image-test/locktest" };
-    const result = await runStack({ dir: FIXTURE, stack: "stale", statePath, preview: true, config });
-    assert.ok(result.records.some((r) => r.type === "minimal-image:index:MinimalImage"));
-    assert.equal(fs.existsSync(`${statePath}.lock`), false);
+    for (const stale of [
+      lockOf({ pid: 4194304, start: "1" }), // above Linux's pid_max: no such process
+      // A live, unrelated process (this one) under the pid, started at another time: the pid was reused.
+      lockOf({ pid: process.pid, start: String(Number(startTime(process.pid)) - 1) }),
+    ]) {
+      fs.writeFileSync(`${statePath}.lock`, stale);
+      const result = await runStack({ dir: FIXTURE, stack: "stale", statePath, preview: true, config });
+      assert.ok(result.records.some((r) => r.type === "minimal-image:index:MinimalImage"));
+      assert.equal(fs.existsSync(`${statePath}.lock`), false);
+    }
+  });
+
+  it("says how to recover from a lock file it cannot read", async () => {
+    const statePath = path.join(work, "state.json");
+    fs.writeFileSync(`${statePath}.lock`, "12345\n"); // an older harness's lock: a bare pid
+    await assert.rejects(
+      runStack({ dir: FIXTURE, stack: "old", statePath, preview: true }),
+      /lock file of stack .* is unreadable; if no run .* is going on, remove .*state\.json\.lock and run again/,
+    );
+  });
+
+  it("names a corrupt state file and the fix, on a run and on --down, and keeps the file", async () => {
+    const statePath = path.join(work, "state.json");
+    fs.writeFileSync(statePath, '{"resources": {');
+    const config = { name: "corrupt", imageName: "minimal-image-test/corrupt" };
+    for (const destroy of [false, true]) {
+      await assert.rejects(
+        runStack({ dir: FIXTURE, stack: "corrupt", statePath, destroy, config }),
+        (error: unknown) =>
+          error instanceof StackRunError &&
+          error.message.includes(`the state file ${statePath} is corrupt (not JSON:`) &&
+          error.message.includes(`mv '${statePath}' '${statePath}.corrupt'`),
+      );
+    }
+    assert.equal(fs.readFileSync(statePath, "utf8"), '{"resources": {');
   });
 
   it("keeps secrets out of what it stores: a hash in their place", () => {
@@ -97,6 +134,7 @@ describe("local executor: docker.RemoteImage deletion on the real engine @integr
     docker,
     programDir: os.tmpdir(),
     providerInputs: () => undefined,
+    owner: { project: "p", stack: "dev", statePath: path.join(os.tmpdir(), "unused-state.json") },
     progress: () => undefined,
     steps: new StepReporter({ write: () => true, tty: false }),
   };
