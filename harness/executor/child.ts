@@ -41,19 +41,19 @@ async function main(job: ChildJob): Promise<ChildResult> {
   );
   removeTemporaryStates(job.statePath);
   const previous = readState(job.statePath);
-  const options: ExecutorOptions = {
+  const executorOptions: ExecutorOptions = {
     programDir: job.programDir,
     steps,
     owner: { project: job.project, stack: job.stack, statePath: job.statePath },
     secretKey: job.preview ? Buffer.alloc(32) : secretKey(job.statePath),
-    save: (state) => writeState(job.statePath, state),
+    save: (saved) => writeState(job.statePath, saved),
   };
   if (job.destroy) {
-    await Executor.destroy(previous, options);
+    await Executor.destroy(previous, executorOptions);
     writeState(job.statePath, { resources: {} });
     return { outputs: {}, records: [], errors: [] };
   }
-  const executor = new Executor(previous, job.preview, options);
+  const executor = new Executor(previous, job.preview, executorOptions);
   // What a killed run made before it could record it goes first, so this run's names are free.
   if (!job.preview) await executor.removeOrphans();
   let inFlight = 0;

@@ -85,10 +85,10 @@ function pick({ urn, type, name }: Registration): Pick<RunRecord, "urn" | "type"
 function redactLike(
   plain: Record<string, unknown>,
   withSecrets: Record<string, unknown>,
-  key?: Buffer,
+  hashKey?: Buffer,
 ): Record<string, unknown> {
   const redact = (inner: unknown) => ({
-    "[secret]": key ? createHmac("sha256", key).update(JSON.stringify(inner)).digest("hex") : true,
+    "[secret]": hashKey ? createHmac("sha256", hashKey).update(JSON.stringify(inner)).digest("hex") : true,
   });
   const secretPaths = new Set<string>();
   const walk = (value: unknown, at: string) => {
