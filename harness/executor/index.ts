@@ -190,8 +190,8 @@ interface LockHolder {
 }
 
 /**
- * When a process started, in clock ticks since boot (`/proc/<pid>/stat` field 22), or undefined when it is
- * gone; `"unknown"` where there is no /proc and only the pid can be checked.
+ * When a process started, in clock ticks since boot (`/proc/<pid>/stat` field 22), or undefined when it has
+ * ended; `"unknown"` where there is no /proc and only the pid can be checked.
  */
 export function startTime(pid: number): string | undefined {
   let stat: string;
@@ -203,7 +203,9 @@ export function startTime(pid: number): string | undefined {
     return processAlive(pid) ? "unknown" : undefined;
   }
   // The command name (field 2) may hold spaces and parentheses: count the fields after its closing one.
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // A zombie (state Z, field 3) has ended; only its parent has yet to reap it.
+  return fields[0] === "Z" ? undefined : fields[19];
 }
 
 /** True while that very process runs: its pid is taken and it started when the lock says. */
