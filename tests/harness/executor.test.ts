@@ -2,17 +2,19 @@
 // errors said in terms a user can act on, and a RemoteImage's deletion as the provider carries it out.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { buildContext } from "../../harness/engine/build";
 import { StepReporter } from "../../harness/engine/progress";
 import { engineError } from "../../harness/engine/engine-error";
+import { pushLocally } from "../../harness/engine/push";
 import { programLocation, runStack, StackRunError, startTime } from "../../harness/executor";
 import { dockerRemoteImage, registryAuthFor } from "../../harness/executor/docker-remote-image";
 import { mapSecrets } from "../../harness/executor/executor";
-import { removeImages } from "../support/engine";
-import { LOCAL_BUILDERS, uniqueName } from "../support/env";
+import { removeImages, removeRepositories } from "../support/engine";
+import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../support/env";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "replica-stack");
 
@@ -177,6 +179,64 @@ describe("registryAuth as @pulumi/docker's Provider sends it", () => {
         (err: Error) =>
           /registryAuth is not (JSON|a list)/.test(err.message) && !err.message.includes("pw-not"),
       );
+    }
+  });
+});
+
+describe("local executor: pushes @integration", function () {
+  this.timeout(120_000);
+  const docker = new Docker({ timeout: 60_000 });
+  const repository = `${LOCAL_REGISTRY}/minimal-image-test/${uniqueName("push")}`;
+  let work: string;
+  const build = async (content: string, tag: string) => {
+    fs.writeFileSync(path.join(work, "f"), content);
+    const dockerfile = "FROM scratch\nCOPY f /f\n";
+    return (await buildContext({ sourceDir: work, contextFiles: ["f"], dockerfile }, { tag, docker }))
+      .imageId;
+  };
+  before(() => (work = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-push-"))));
+  after(async () => {
+    await removeRepositories(repository, `127.0.0.1:${stallPort}/stall`);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  let stallPort = 0;
+
+  it("pushes the image ID it built, though another build took the same tag since", async () => {
+    const built = await build(`a ${Date.now()}`, `${repository}:built`);
+    await build(`b ${Date.now()}`, `${repository}:shared`); // the other build, finished after ours
+    const repoDigest = await pushLocally(`${repository}:shared`, undefined, docker, undefined, {
+      imageId: built,
+    });
+    assert.ok((await docker.getImage(built).inspect()).RepoDigests.includes(repoDigest), repoDigest);
+  });
+
+  it("stops a push the registry never answers, naming the step and the registry", async () => {
+    // A registry that accepts the connection and the version check, then never answers.
+    const held: import("node:net").Socket[] = [];
+    const server = http.createServer((request, response) => {
+      if (request.url === "/v2/") {
+        response.writeHead(200, { "docker-distribution-api-version": "registry/2.0" }).end("{}");
+      }
+    });
+    server.on("connection", (socket) => held.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    stallPort = (server.address() as import("node:net").AddressInfo).port;
+    const name = `127.0.0.1:${stallPort}/stall:x`;
+    try {
+      const built = await build(`c ${Date.now()}`, name);
+      const started = Date.now();
+      await assert.rejects(
+        pushLocally(name, undefined, docker, undefined, { stallMs: 3_000 }),
+        new RegExp(
+          `^Error: minimal-image: pushing ${name}: the engine reported no progress for 3 s.*` +
+            `registry 127\\.0\\.0\\.1:${stallPort} answers`,
+        ),
+      );
+      assert.ok(Date.now() - started < 30_000);
+      await docker.getImage(built).inspect();
+    } finally {
+      held.forEach((socket) => socket.destroy());
+      server.close();
     }
   });
 });
