@@ -1,6 +1,7 @@
 // The local executor's own rules: where Pulumi would run a program, one run per stack at a time, engine
 // errors said in terms a user can act on, and a RemoteImage's deletion as the provider carries it out.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
@@ -12,7 +13,7 @@ import { engineError } from "../../harness/engine/engine-error";
 import { pushLocally } from "../../harness/engine/push";
 import { programLocation, runStack, StackRunError, startTime } from "../../harness/executor";
 import { dockerRemoteImage, registryAuthFor } from "../../harness/executor/docker-remote-image";
-import { mapSecrets } from "../../harness/executor/executor";
+import { Executor, mapSecrets } from "../../harness/executor/executor";
 import { removeImages, removeRepositories } from "../support/engine";
 import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../support/env";
 
@@ -100,6 +101,37 @@ describe("local executor", function () {
       () => "[secret]",
     );
     assert.deepEqual(stored, { registry: { server: "r", password: "[secret]" } });
+  });
+
+  it("keeps secrets in state as a keyed hash only: the same secret under another stack's key differs, no plain sha256", async () => {
+    const sig = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
+    const saved = async (key: Buffer) => {
+      let state = "";
+      const executor = new Executor({ resources: {} }, false, {
+        programDir: work,
+        steps: new StepReporter({ write: () => true, tty: false }),
+        owner: { project: "p", stack: "dev", statePath: path.join(work, "state.json") },
+        secretKey: key,
+        save: (written) => (state = JSON.stringify(written)),
+      });
+      const inputs = { registryAuth: { ...sig, value: "hunter2" } };
+      await executor.register(
+        {
+          urn: "urn:pulumi:dev::p::pulumi:providers:docker::d",
+          type: "pulumi:providers:docker",
+          name: "d",
+          inputs,
+          deleteBeforeReplace: false,
+        },
+        Symbol("unknown"),
+      );
+      assert.ok(!executor.records.some((r) => JSON.stringify(r).includes("hunter2")));
+      return state;
+    };
+    const [one, two] = [await saved(Buffer.alloc(32, 1)), await saved(Buffer.alloc(32, 2))];
+    const plain = createHash("sha256").update(JSON.stringify("hunter2")).digest("hex");
+    for (const state of [one, two]) assert.ok(!state.includes("hunter2") && !state.includes(plain), state);
+    assert.notEqual(one, two);
   });
 
   it("says how to start an engine when none answers, instead of a bare ECONNREFUSED", async () => {
