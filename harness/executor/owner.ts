@@ -110,7 +110,7 @@ async function claimName(kind: "container" | "network", name: string, owner: Own
       : (await docker.getNetwork(name).inspect()).Labels;
   if (labels?.[STATE_LABEL] !== owner.statePath) {
     throw new Error(
-      `local executor: a ${kind} named ${name} already exists and this stack did not make it. ` +
+      `local executor: a ${kind} named ${name} already exists (the engine answered 409) and this stack did not make it. ` +
         `Remove it (docker ${kind === "container" ? "rm -f" : "network rm"} ${name}) or give the ` +
         "resource another name, then run again",
     );
