@@ -25,6 +25,30 @@ function pushProgress(reporter: StepReporter, name: string) {
   };
 }
 
+/** `docker tag <imageId> <name>`; a name without a tag gets `latest`, as the engine gives it. */
+export async function tagImage(imageId: string, name: string, docker: Docker): Promise<void> {
+  const repository = name.replace(/:[^:/]+$/, "");
+  await docker
+    .getImage(imageId)
+    .tag({ repo: repository, tag: name.slice(repository.length + 1) || "latest" })
+    .catch((error: unknown) => {
+      throw engineError(`tagging ${imageId} as ${name}`, error);
+    });
+}
+
+/** How long a push may go without a word from the engine before it is stopped. */
+export const PUSH_STALL_MS = 5 * 60_000;
+
+export interface PushOptions {
+  /**
+   * The image ID that was built: it is tagged `name` just before the push, and the push must be of it, so
+   * another build that takes the same tag meanwhile cannot have its image pushed in this one's place.
+   */
+  imageId?: string;
+  /** Stop the push after this long without progress (a registry that accepts an upload and never answers). */
+  stallMs?: number;
+}
+
 /**
  * Pushes a local image to its registry through the engine and returns the digest reference the registry
  * reported (`registry/repo@sha256:…`), as the Pulumi provider does after its push.
@@ -35,9 +59,13 @@ export async function pushLocally(
   credentials?: PushCredentials,
   docker = new Docker(),
   reporter?: StepReporter,
+  { imageId, stallMs = PUSH_STALL_MS }: PushOptions = {},
 ): Promise<string> {
   const doing = `pushing ${name}`;
+  const repository = name.replace(/:[^:/]+$/, "");
+  if (imageId) await tagImage(imageId, name, docker);
   reporter?.started(doing, `push ${name}`);
+  const onProgress = reporter && pushProgress(reporter, name);
   const events = await docker
     .getImage(name)
     .push({
@@ -45,15 +73,37 @@ export async function pushLocally(
     })
     .then(
       (stream) =>
-        new Promise<{ error?: string; aux?: { Digest?: string } }[]>((resolve, reject) =>
+        new Promise<{ error?: string; aux?: { Digest?: string } }[]>((resolve, reject) => {
+          let timer: NodeJS.Timeout | undefined;
+          const stalled = () => {
+            clearTimeout(timer);
+            timer = setTimeout(() => {
+              (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
+              reject(
+                new Error(
+                  `minimal-image: ${doing}: the engine reported no progress for ${Math.round(stallMs / 1000)} s, ` +
+                    `so the push was stopped. Check that the registry ${repository.split("/")[0]} answers, then run again`,
+                ),
+              );
+            }, stallMs);
+          };
+          stalled();
           docker.modem.followProgress(
             stream,
-            (error, result) => (error ? reject(error) : resolve(result)),
-            reporter && pushProgress(reporter, name),
-          ),
-        ),
+            (error, result) => {
+              clearTimeout(timer);
+              if (error) reject(error);
+              else resolve(result);
+            },
+            (event: EngineEvent) => {
+              stalled();
+              onProgress?.(event);
+            },
+          );
+        }),
     )
     .catch((error: unknown) => {
+      if (error instanceof Error && error.message.startsWith(`minimal-image: ${doing}:`)) throw error;
       throw engineError(doing, error);
     })
     .finally(() => reporter?.finished(doing, false));
@@ -61,5 +111,16 @@ export async function pushLocally(
   if (failure) throw new Error(`minimal-image: ${doing} failed: ${outsideText(String(failure.error))}`);
   const digest = events.find((event) => event.aux?.Digest)?.aux?.Digest;
   if (!digest) throw new Error(`minimal-image: pushing ${name} reported no digest`);
-  return `${name.replace(/:[^:/]+$/, "")}@${digest}`;
+  const repoDigest = `${repository}@${digest}`;
+  if (imageId) {
+    // The engine records the digest on the image it pushed: it must be the one built.
+    const pushed = await docker.getImage(imageId).inspect();
+    if (!(pushed.RepoDigests ?? []).includes(repoDigest)) {
+      throw new Error(
+        `minimal-image: ${doing}: another build took the tag ${name} during the push, so the registry got ` +
+          `its image, not ${imageId}. Run again, one build per tag at a time`,
+      );
+    }
+  }
+  return repoDigest;
 }

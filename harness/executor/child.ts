@@ -1,14 +1,15 @@
 // The process a stack program runs in: Pulumi's own Node runner loads the program (entry resolution,
 // ts-node 7 with the folder's tsconfig or none, CommonJS), against a resource monitor that hands each
 // registration to the Executor, which carries it out on the real engine. Started by runStack (index.ts).
-import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
-import { Executor } from "./executor";
+import { Executor, ExecutorOptions, isSecret } from "./executor";
 import { stderrOutput, StepReporter } from "../engine/progress";
-import { readState, writeState } from "./state";
+import { readState, removeTemporaryStates, secretKey, writeState } from "./state";
 import { ChildJob, ChildResult } from "./protocol";
 
 /* eslint-disable @typescript-eslint/no-require-imports -- modules are resolved from the program's folder */
+
 type Callback = (error: unknown, response?: unknown) => void;
 interface ProtoRequest {
   getType(): string;
@@ -38,13 +39,23 @@ async function main(job: ChildJob): Promise<ChildResult> {
   const steps = new StepReporter(
     process.env.MINIMAL_IMAGE_PROGRESS === "0" ? { write: () => true, tty: false } : stderrOutput(),
   );
+  removeTemporaryStates(job.statePath);
   const previous = readState(job.statePath);
+  const executorOptions: ExecutorOptions = {
+    programDir: job.programDir,
+    steps,
+    owner: { project: job.project, stack: job.stack, statePath: job.statePath },
+    secretKey: job.preview ? Buffer.alloc(32) : secretKey(job.statePath),
+    save: (saved) => writeState(job.statePath, saved),
+  };
   if (job.destroy) {
-    await Executor.destroy(previous, { programDir: job.programDir, steps });
+    await Executor.destroy(previous, executorOptions);
     writeState(job.statePath, { resources: {} });
     return { outputs: {}, records: [], errors: [] };
   }
-  const executor = new Executor(previous, job.preview, { programDir: job.programDir, steps });
+  const executor = new Executor(previous, job.preview, executorOptions);
+  // What a killed run made before it could record it goes first, so this run's names are free.
+  if (!job.preview) await executor.removeOrphans();
   let inFlight = 0;
   const carriedOutErrors: Error[] = [];
   let failed: () => void = () => undefined;
@@ -59,6 +70,11 @@ async function main(job: ChildJob): Promise<ChildResult> {
     }
 
     async registerResource(request: ProtoRequest, callback: Callback) {
+      // As the engine: after a failed step nothing more starts; the steps in flight finish and are recorded.
+      if (carriedOutErrors.length > 0) {
+        callback(new Error(`local executor: ${request.getName()} not carried out: an earlier step failed`));
+        return;
+      }
       inFlight += 1;
       try {
         const self = this as unknown as {
@@ -100,7 +116,18 @@ async function main(job: ChildJob): Promise<ChildResult> {
         if (carriedOutErrors.length > 0 && inFlight === 0) failed();
       }
     }
+
+    // The stack's outputs, as Pulumi keeps them: which are secret is only known here.
+    registerResourceOutputs(
+      request: { getOutputs(): { toJavaScript(): unknown } | undefined },
+      callback: Callback,
+    ) {
+      const outputs = (request.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(outputs)) if (holdsSecret(value)) secretOutputs.add(key);
+      super.registerResourceOutputs(request, callback);
+    }
   }
+  const secretOutputs = new Set<string>();
 
   settings.setMockOptions(new EngineMonitor(), job.project, job.stack, job.preview);
   const store = state.getStore();
@@ -167,7 +194,15 @@ async function main(job: ChildJob): Promise<ChildResult> {
   const succeeded = errors.length === 0;
   writeState(job.statePath, await executor.finish(succeeded));
   const messages = [...new Set(errors.map(describeError))];
-  return { outputs: succeeded ? outputs : {}, records: executor.records, errors: messages };
+  const shown = Object.fromEntries(
+    Object.entries(outputs).map(([key, value]) => [key, secretOutputs.has(key) ? "[secret]" : value]),
+  );
+  return { outputs: succeeded ? shown : {}, records: executor.records, errors: messages };
+}
+
+function holdsSecret(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  return isSecret(value) || Object.values(value).some(holdsSecret);
 }
 
 function replaceDeep(value: unknown, target: unknown, replacement: unknown): unknown {
@@ -185,12 +220,20 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-const [jobFile] = process.argv.slice(2);
-const job = JSON.parse(fs.readFileSync(jobFile, "utf8")) as ChildJob;
+// fd 3 is a pipe to the parent (runStack): the result goes back on it, and its end means the parent died,
+// when this process ends too rather than change the stack unlocked. It must not keep the event loop alive,
+// whose draining ends the program.
+const parent = new net.Socket({ fd: 3, readable: true, writable: true });
+parent.unref();
+parent.on("end", () => process.exit(1));
+parent.on("error", () => process.exit(1));
+parent.resume();
+
+const job = JSON.parse(process.argv[2]) as ChildJob;
 main(job)
   .catch((error: unknown) => ({ outputs: {}, records: [], errors: [describeError(error)] }) as ChildResult)
   .then((result) => {
-    fs.writeFileSync(job.resultPath, JSON.stringify(result));
-    // The runner keeps handles open (gRPC mocks, timers); the result is written, so end here.
-    process.exit(result.errors.length === 0 ? 0 : 1);
+    // The runner keeps handles open (gRPC mocks, timers); once the result is sent, end here.
+    parent.removeAllListeners("end");
+    parent.end(JSON.stringify(result), () => process.exit(result.errors.length === 0 ? 0 : 1));
   });

@@ -3,6 +3,7 @@ import Docker from "dockerode";
 import { cpusAsReadBack } from "../../components/deploy/read-back";
 import { engineError } from "../engine/engine-error";
 import { onlyKnownKeys, objectInput, ResourceKind } from "./kind";
+import { createClaiming, ownerLabels, refuseOwnerLabels } from "./owner";
 import { sameValue } from "./state";
 
 const MIB = 1024 * 1024;
@@ -162,6 +163,9 @@ function samePorts(readBack: Port[] = [], declared: Port[] = []): boolean {
 }
 
 /**
+ * `labels` stay as declared: the engine's copy also holds the executor's ownership labels, which are no
+ * input, so reading them back would replace every container on the next run.
+ *
  * The fields the bridged provider's Read stores from the engine's inspection, in its forms
  * (terraform-provider-docker `resourceDockerContainerRead`, internal/provider/resource_docker_container_funcs.go):
  * `cpus` as `nanoInt64ToDecimalString(NanoCPUs)` when set, `memory` in MiB, `memory_swap` in MiB when positive,
@@ -200,6 +204,7 @@ export const dockerContainer: ResourceKind = {
 
   async check({ name, inputs }, old) {
     onlyKnownKeys("docker.Container", inputs, CONTAINER_KEYS);
+    refuseOwnerLabels("docker.Container", inputs.labels);
     if (typeof inputs.image !== "string")
       throw new Error("local executor: docker.Container image is required");
     const withDefaults: Record<string, unknown> = { restart: "no", mustRun: true, start: true, ...inputs };
@@ -214,13 +219,13 @@ export const dockerContainer: ResourceKind = {
     return sameValue(rest(old), rest(checked)) && samePorts(old.ports as Port[], checked.ports as Port[]);
   },
 
-  async create(_registration, checked, { docker, progress }) {
+  async create({ urn }, checked, { docker, progress, owner }) {
     const options = containerCreateOptions(checked);
+    options.Labels = { ...options.Labels, ...ownerLabels(owner, urn) };
     progress(`starting container ${options.name}`);
-    const doing = `creating container ${options.name}`;
-    const container = await docker.createContainer(options).catch((error: unknown) => {
-      throw engineError(doing, error);
-    });
+    const container = await createClaiming("container", options.name as string, owner, docker, () =>
+      docker.createContainer(options),
+    );
     try {
       const networks = (checked.networksAdvanced ?? []) as { name: string; aliases?: string[] }[];
       for (const network of networks.slice(1)) {

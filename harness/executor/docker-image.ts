@@ -1,8 +1,9 @@
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { contextDigest, ignorePatterns, listContextFiles } from "../../components/render";
 import { buildContext } from "../engine/build";
-import { pushLocally } from "../engine/push";
+import { pushLocally, tagImage } from "../engine/push";
 import { onlyKnownKeys, objectInput, ResourceKind } from "./kind";
 import { sameValue } from "./state";
 
@@ -111,6 +112,9 @@ export const dockerImage: ResourceKind = {
       );
     }
     progress(`building ${name} (${imageName}) for ${build.platform}`);
+    // Built under a tag of its own, then tagged imageName right before its push by ID: a concurrent build of
+    // the same imageName cannot swap the image this resource pushes.
+    const buildTag = `${imageName.replace(/:[^:/]+$/, "")}:minimal-image-build-${randomBytes(6).toString("hex")}`;
     const built = await buildContext(
       {
         sourceDir: context,
@@ -118,7 +122,7 @@ export const dockerImage: ResourceKind = {
         dockerfile: fs.readFileSync(dockerfile, "utf8"),
       },
       {
-        tag: imageName,
+        tag: buildTag,
         builder: build.builderVersion === "BuilderV1" ? "classic" : "buildkit",
         platform: build.platform as string,
         buildArgs: build.args as Record<string, string> | undefined,
@@ -135,15 +139,25 @@ export const dockerImage: ResourceKind = {
       imageName,
       platform: build.platform,
     };
-    if (checked.skipPush === true)
-      return { id: imageName, outputs: { ...outputs, repoDigest: built.imageId } };
-    progress(`pushing ${imageName}`);
-    const credentials =
-      typeof registry.username === "string" && typeof registry.password === "string"
-        ? { username: registry.username, password: registry.password }
-        : undefined;
-    const repoDigest = await pushLocally(imageName, credentials, docker, steps);
-    return { id: imageName, outputs: { ...outputs, repoDigest } };
+    try {
+      if (checked.skipPush === true) {
+        await tagImage(built.imageId, imageName, docker);
+        return { id: imageName, outputs: { ...outputs, repoDigest: built.imageId } };
+      }
+      progress(`pushing ${imageName}`);
+      const credentials =
+        typeof registry.username === "string" && typeof registry.password === "string"
+          ? { username: registry.username, password: registry.password }
+          : undefined;
+      const repoDigest = await pushLocally(imageName, credentials, docker, steps, { imageId: built.imageId });
+      return { id: imageName, outputs: { ...outputs, repoDigest } };
+    } finally {
+      // Only the build's own tag goes: the image keeps imageName.
+      await docker
+        .getImage(buildTag)
+        .remove()
+        .catch(() => undefined);
+    }
   },
 
   // The provider's Delete leaves the pushed image and the local one alone.

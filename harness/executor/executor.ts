@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 import Docker from "dockerode";
 import { dockerContainer } from "./docker-container";
 import { dockerImage } from "./docker-image";
@@ -7,6 +7,7 @@ import { dynamicInspection, INSPECTION_TYPE } from "./dynamic-inspection";
 import { Created, KindContext, Registration, ResourceKind } from "./kind";
 import { StepReporter } from "../engine/progress";
 import { dockerNetwork, kubernetesObject, providerResource } from "./others";
+import { Owner, removeOrphans } from "./owner";
 import { ResourceState, StackState } from "./state";
 
 /** The resource types carried out, by type token; Kubernetes types are matched by their package. */
@@ -46,7 +47,8 @@ export interface RunRecord {
 const SECRET_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
-function isSecret(value: unknown): value is { value: unknown } {
+/** A value Pulumi marks secret (its `specialSigKey`/`specialSecretSig` wrapper). */
+export function isSecret(value: unknown): value is { value: unknown } {
   return (
     typeof value === "object" &&
     value !== null &&
@@ -65,9 +67,6 @@ export function mapSecrets(value: unknown, secret: (inner: unknown) => unknown):
 }
 
 const reveal = (inner: unknown) => inner;
-const redact = (inner: unknown) => ({
-  "[secret]": createHash("sha256").update(JSON.stringify(inner)).digest("hex"),
-});
 
 function containsValue(value: unknown, wanted: unknown): boolean {
   if (value === wanted) return true;
@@ -79,11 +78,18 @@ function pick({ urn, type, name }: Registration): Pick<RunRecord, "urn" | "type"
   return { urn, type, name };
 }
 
-/** A redacted copy of checked inputs, in which each secret path holds a hash instead of the value. */
+/**
+ * A redacted copy of checked inputs, in which each secret path holds a keyed hash (HMAC-SHA256 with the
+ * stack's key) instead of the value, or `[secret]` alone where no key is given (records).
+ */
 function redactLike(
   plain: Record<string, unknown>,
   withSecrets: Record<string, unknown>,
+  hashKey?: Buffer,
 ): Record<string, unknown> {
+  const redact = (inner: unknown) => ({
+    "[secret]": hashKey ? createHmac("sha256", hashKey).update(JSON.stringify(inner)).digest("hex") : true,
+  });
   const secretPaths = new Set<string>();
   const walk = (value: unknown, at: string) => {
     if (isSecret(value)) secretPaths.add(at);
@@ -109,6 +115,12 @@ export interface ExecutorOptions {
   programDir: string;
   /** Where progress lines go. */
   steps: StepReporter;
+  /** The stack whose labels every container and network gets. */
+  owner: Owner;
+  /** The stack's key for hashing secrets in state (see state.ts `secretKey`). */
+  secretKey: Buffer;
+  /** Keeps the state as it stands, called after each resource is created or deleted. */
+  save?: (state: StackState) => void;
 }
 
 /**
@@ -121,7 +133,9 @@ export interface ExecutorOptions {
 export class Executor {
   readonly records: RunRecord[] = [];
   private readonly next: StackState = { resources: {} };
-  private readonly retired: ResourceState[] = [];
+  private readonly retired: { key: string; old: ResourceState }[] = [];
+  /** What exists on the engine now, saved as it changes: a run killed at any point leaves it true. */
+  private readonly live: Record<string, ResourceState>;
   /** Provider configurations with their secrets, in memory only: state keeps them redacted. */
   private readonly providerConfigs = new Map<string, Record<string, unknown>>();
   private readonly context: KindContext;
@@ -129,11 +143,13 @@ export class Executor {
   constructor(
     private readonly previous: StackState,
     private readonly preview: boolean,
-    options: ExecutorOptions,
+    private readonly options: ExecutorOptions,
   ) {
+    this.live = { ...previous.resources };
     const docker = options.docker ?? new Docker();
     this.context = {
       docker,
+      owner: options.owner,
       programDir: options.programDir,
       progress: (line) => options.steps.line(line),
       steps: options.steps,
@@ -172,9 +188,9 @@ export class Executor {
     const oldInputs = old?.type === registration.type ? old.inputs : undefined;
     const checked = await kind.check(reg, oldInputs);
     if (reg.type.startsWith("pulumi:providers:")) this.providerConfigs.set(reg.urn, checked);
-    const stored = redactLike(checked, withSecrets);
+    const stored = redactLike(checked, withSecrets, this.options.secretKey);
     const record = (operation: Operation, id?: string) =>
-      this.records.push({ ...pick(reg), operation, inputs: stored, id });
+      this.records.push({ ...pick(reg), operation, inputs: redactLike(checked, withSecrets), id });
 
     const diffBase = kind.diffsReadBack && old ? withoutId(old.outputs) : oldInputs;
     if (old && diffBase && (await kind.unchanged(diffBase, stored, this.context))) {
@@ -192,32 +208,47 @@ export class Executor {
     let created: Created;
     if (operation === "replace" && old && (kind.deleteBeforeReplace || reg.deleteBeforeReplace)) {
       await kind.remove(old.id, old.outputs, this.context);
+      this.change(reg.urn, undefined);
       created = await kind.create(reg, checked, this.context);
     } else {
       created = await kind.create(reg, checked, this.context);
-      if (operation === "replace" && old) this.retired.push(old);
+      if (operation === "replace" && old) {
+        const key = `retired::${old.id}`;
+        this.retired.push({ key, old });
+        this.live[key] = old;
+      }
     }
-    const outputs = redactLike(created.outputs, withSecrets);
+    const outputs = redactLike(created.outputs, withSecrets, this.options.secretKey);
     this.next.resources[reg.urn] = { type: reg.type, inputs: stored, outputs, id: created.id };
+    this.change(reg.urn, this.next.resources[reg.urn]);
     record(operation, created.id);
     return { id: created.id, outputs: created.outputs };
+  }
+
+  /** Records that `key` now holds `resource` (or nothing), and saves the state as it now stands. */
+  private change(key: string, resource: ResourceState | undefined): void {
+    if (resource) this.live[key] = resource;
+    else delete this.live[key];
+    this.options.save?.({ resources: { ...this.live } });
+  }
+
+  private async removeAndRecord(key: string, old: ResourceState): Promise<void> {
+    await kindOf(old.type).remove(old.id, old.outputs, this.context);
+    this.change(key, undefined);
   }
 
   /**
    * After the program: deletes the replaced resources and those the program no longer declares (newest
    * first), and returns the state to keep. After a failed program nothing is deleted, and the state keeps
-   * both what this run made and everything it had before.
+   * both what this run made and everything it had before (a replaced one under `retired::<id>`, which the
+   * next successful run deletes).
    */
   async finish(succeeded: boolean): Promise<StackState> {
     const dropped = Object.entries(this.previous.resources).filter(([urn]) => !(urn in this.next.resources));
     if (this.preview) return this.previous;
-    if (!succeeded) {
-      const kept: StackState = { resources: { ...this.previous.resources, ...this.next.resources } };
-      this.retired.forEach((old, index) => (kept.resources[`retired-${index}::${old.id}`] = old));
-      return kept;
-    }
-    for (const old of this.retired) await kindOf(old.type).remove(old.id, old.outputs, this.context);
-    for (const [, old] of dropped.reverse()) await kindOf(old.type).remove(old.id, old.outputs, this.context);
+    if (!succeeded) return { resources: { ...this.live } };
+    for (const { key, old } of this.retired) await this.removeAndRecord(key, old);
+    for (const [urn, old] of dropped.reverse()) await this.removeAndRecord(urn, old);
     return this.next;
   }
 
@@ -226,12 +257,25 @@ export class Executor {
     this.records.push({ ...pick(registration as Registration), operation: "component", inputs: {} });
   }
 
-  /** Deletes every resource of a state, newest first (`pulumi destroy`). */
+  /**
+   * Deletes every resource of a state, newest first (`pulumi destroy`), saving the state after each, then
+   * what the stack's interrupted runs left unrecorded.
+   */
   static async destroy(state: StackState, options: ExecutorOptions) {
     const executor = new Executor(state, false, options);
-    for (const old of Object.values(state.resources).reverse()) {
-      await kindOf(old.type).remove(old.id, old.outputs, executor.context);
-    }
+    for (const [key, old] of Object.entries(state.resources).reverse())
+      await executor.removeAndRecord(key, old);
+    await executor.removeOrphans();
+  }
+
+  /** Removes the containers and networks labelled as this stack's that its state does not hold. */
+  async removeOrphans(): Promise<number> {
+    return removeOrphans(
+      this.context.docker,
+      this.options.owner,
+      { resources: this.live },
+      this.context.progress,
+    );
   }
 }
 

@@ -1,5 +1,6 @@
 import Docker from "dockerode";
 import { StepReporter } from "../engine/progress";
+import { Owner } from "./owner";
 
 /** A resource registration, as the Pulumi engine hands it to a provider. */
 export interface Registration {
@@ -17,6 +18,8 @@ export interface Registration {
 /** What a resource kind needs from the executor. */
 export interface KindContext {
   docker: Docker;
+  /** The stack whose labels each container and network gets, with its URN. */
+  owner: Owner;
   /** The program's folder: relative paths in inputs resolve against it, as the providers' do. */
   programDir: string;
   /** Inputs of the provider resource a registration names, if any. */

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { engineError } from "../engine/engine-error";
 import { onlyKnownKeys, objectInput, ResourceKind } from "./kind";
+import { createClaiming, ownerLabels, refuseOwnerLabels } from "./owner";
 import { sameValue } from "./state";
 
 /**
@@ -21,6 +22,7 @@ export const dockerNetwork: ResourceKind = {
       "options",
       "attachable",
     ]);
+    refuseOwnerLabels("docker.Network", inputs.labels);
     const withDefaults: Record<string, unknown> = { driver: "bridge", ...inputs };
     if (withDefaults.name !== undefined) return withDefaults;
     const unchanged = old !== undefined && sameValue({ ...old, name: undefined }, withDefaults);
@@ -32,22 +34,23 @@ export const dockerNetwork: ResourceKind = {
 
   unchanged: sameValue,
 
-  async create(_registration, checked, { docker, progress }) {
+  async create({ urn }, checked, { docker, progress, owner }) {
     const labels = (checked.labels ?? []) as { label: string; value: string }[];
-    progress(`creating network ${String(checked.name)}`);
-    const network = await docker
-      .createNetwork({
-        Name: checked.name as string,
-        Driver: checked.driver as string,
-        Internal: checked.internal === true,
-        Attachable: checked.attachable === true,
-        CheckDuplicate: true,
-        Labels: Object.fromEntries(labels.map(({ label, value }) => [label, value])),
-        Options: objectInput(checked.options, "docker.Network options") as Record<string, string>,
-      })
-      .catch((error: unknown) => {
-        throw engineError(`creating network ${String(checked.name)}`, error);
-      });
+    const name = checked.name as string;
+    const options = {
+      Name: name,
+      Driver: checked.driver as string,
+      Internal: checked.internal === true,
+      Attachable: checked.attachable === true,
+      CheckDuplicate: true,
+      Labels: {
+        ...Object.fromEntries(labels.map(({ label, value }) => [label, value])),
+        ...ownerLabels(owner, urn),
+      },
+      Options: objectInput(checked.options, "docker.Network options") as Record<string, string>,
+    };
+    progress(`creating network ${name}`);
+    const network = await createClaiming("network", name, owner, docker, () => docker.createNetwork(options));
     return { id: network.id, outputs: { ...checked, id: network.id } };
   },
 

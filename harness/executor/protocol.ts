@@ -12,11 +12,11 @@ export interface ChildJob {
   preview: boolean;
   destroy: boolean;
   statePath: string;
-  resultPath: string;
 }
 
 /** What the child reports back. */
 export interface ChildResult {
+  /** The stack's outputs, each secret one (or one holding a secret) as `[secret]`, as the CLI shows them. */
   outputs: Record<string, unknown>;
   records: RunRecord[];
   errors: string[];

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -16,12 +17,34 @@ export interface StackState {
   resources: Record<string, ResourceState>;
 }
 
+/** A state file that cannot be read as one: the error names the file and the way out. */
+export class CorruptStateError extends Error {
+  constructor(file: string, why: string) {
+    super(
+      `local executor: the state file ${file} is corrupt (${why}). Move it aside (mv '${file}' '${file}.corrupt') ` +
+        "and run again, or run --down: the containers and networks this stack made carry its labels, so the " +
+        "next run or --down removes them without the state.",
+    );
+    this.name = "CorruptStateError";
+  }
+}
+
+/** The most a state file may hold: a stack's state is kilobytes, a larger file is not one of ours. */
+const MAX_STATE_BYTES = 64 * 1024 * 1024;
+
 /** Reads a stack's state; a missing file is an empty stack. */
 export function readState(file: string): StackState {
   if (!fs.existsSync(file)) return { resources: {} };
-  const parsed = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<StackState>;
+  const size = fs.statSync(file).size;
+  if (size > MAX_STATE_BYTES) throw new CorruptStateError(file, `${size} bytes, over ${MAX_STATE_BYTES}`);
+  let parsed: Partial<StackState>;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<StackState>;
+  } catch (error) {
+    throw new CorruptStateError(file, `not JSON: ${(error as Error).message}`);
+  }
   if (typeof parsed !== "object" || parsed === null || typeof parsed.resources !== "object") {
-    throw new Error(`local executor: ${file} is not a state file; remove it to start the stack afresh`);
+    throw new CorruptStateError(file, "no resources object");
   }
   return { resources: parsed.resources ?? {} };
 }
@@ -32,6 +55,34 @@ export function writeState(file: string, state: StackState): void {
   const temporary = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   fs.renameSync(temporary, file);
+}
+
+/** Removes the temporary files of writes a killed run left half done (run under the stack's lock). */
+export function removeTemporaryStates(file: string): void {
+  const dir = path.dirname(file);
+  if (!fs.existsSync(dir)) return;
+  const prefix = `${path.basename(file)}.`;
+  for (const name of fs.readdirSync(dir)) {
+    if (name.startsWith(prefix) && /^\d+\.tmp$/.test(name.slice(prefix.length)))
+      fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+/**
+ * The stack's key for hashing secrets (HMAC-SHA256), made once at random and kept beside the state, not in
+ * it: the state file alone lets no one test guesses of a secret against its hash.
+ */
+export function secretKey(file: string): Buffer {
+  const keyFile = `${file}.key`;
+  fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+  try {
+    fs.writeFileSync(keyFile, randomBytes(32).toString("hex"), { flag: "wx", mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  const key = Buffer.from(fs.readFileSync(keyFile, "utf8").trim(), "hex");
+  if (key.length !== 32) throw new CorruptStateError(keyFile, "not a 32-byte hex key");
+  return key;
 }
 
 /** Deep equality of JSON-like values (key order ignored), as Pulumi diffs inputs. */

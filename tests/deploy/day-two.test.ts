@@ -33,7 +33,12 @@ describe("day two: diffs against what the provider reads back", () => {
         },
       },
       true,
-      { programDir: process.cwd(), steps: new StepReporter({ write: () => true, tty: false }) },
+      {
+        programDir: process.cwd(),
+        steps: new StepReporter({ write: () => true, tty: false }),
+        owner: { project: "p", stack: "dev", statePath: "/nonexistent/state.json" },
+        secretKey: Buffer.alloc(32),
+      },
     );
     await executor.register(
       { urn, type: CONTAINER, name: "app-0", custom: true, inputs: inputs(declared) } as never,

@@ -1,18 +1,21 @@
 // The local executor's own rules: where Pulumi would run a program, one run per stack at a time, engine
 // errors said in terms a user can act on, and a RemoteImage's deletion as the provider carries it out.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { buildContext } from "../../harness/engine/build";
 import { StepReporter } from "../../harness/engine/progress";
 import { engineError } from "../../harness/engine/engine-error";
-import { programLocation, runStack, StackRunError } from "../../harness/executor";
+import { pushLocally } from "../../harness/engine/push";
+import { programLocation, runStack, StackRunError, startTime } from "../../harness/executor";
 import { dockerRemoteImage, registryAuthFor } from "../../harness/executor/docker-remote-image";
-import { mapSecrets } from "../../harness/executor/executor";
-import { removeImages } from "../support/engine";
-import { LOCAL_BUILDERS, uniqueName } from "../support/env";
+import { Executor, mapSecrets } from "../../harness/executor/executor";
+import { removeImages, removeRepositories } from "../support/engine";
+import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../support/env";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "replica-stack");
 
@@ -33,25 +36,62 @@ describe("local executor", function () {
     assert.deepEqual(programLocation(work, undefined), { programDir: work, entry: "." });
   });
 
+  const lockOf = (...holders: { pid: number; start: string | undefined }[]) =>
+    `${JSON.stringify({ holders })}\n`;
+
   it("refuses a second concurrent run of a stack, naming the fix, and leaves the first run's lock alone", async () => {
     const statePath = path.join(work, "state.json");
-    fs.writeFileSync(`${statePath}.lock`, `${process.pid}\n`);
+    const held = lockOf({ pid: process.pid, start: startTime(process.pid) });
+    fs.writeFileSync(`${statePath}.lock`, held);
     await assert.rejects(
       runStack({ dir: FIXTURE, stack: "locked", statePath, preview: true }),
       (error: unknown) =>
         error instanceof StackRunError &&
-        /being changed by another run .*wait for it to finish/.test(error.message),
+        /being changed by another run \(process \d+\); wait for it to finish.*remove .*state\.json\.lock/.test(
+          error.message,
+        ),
     );
-    assert.equal(fs.readFileSync(`${statePath}.lock`, "utf8"), `${process.pid}\n`);
+    assert.equal(fs.readFileSync(`${statePath}.lock`, "utf8"), held);
   });
 
-  it("takes over the lock of a run that is gone, and releases it when done", async () => {
+  it("takes over the lock of a run that is gone, or whose pid a later process reuses, and releases it when done", async () => {
     const statePath = path.join(work, "state.json");
-    fs.writeFileSync(`${statePath}.lock`, "4194304\n"); // above Linux's pid_max: no such process
     const config = { name: "locktest", imageName: "minimal-image-test/locktest" };
-    const result = await runStack({ dir: FIXTURE, stack: "stale", statePath, preview: true, config });
-    assert.ok(result.records.some((r) => r.type === "minimal-image:index:MinimalImage"));
-    assert.equal(fs.existsSync(`${statePath}.lock`), false);
+    for (const stale of [
+      lockOf({ pid: 4194304, start: "1" }), // above Linux's pid_max: no such process
+      // A live, unrelated process (this one) under the pid, started at another time: the pid was reused.
+      lockOf({ pid: process.pid, start: String(Number(startTime(process.pid)) - 1) }),
+    ]) {
+      fs.writeFileSync(`${statePath}.lock`, stale);
+      const result = await runStack({ dir: FIXTURE, stack: "stale", statePath, preview: true, config });
+      assert.ok(result.records.some((r) => r.type === "minimal-image:index:MinimalImage"));
+      assert.equal(fs.existsSync(`${statePath}.lock`), false);
+    }
+  });
+
+  it("says how to recover from a lock file it cannot read", async () => {
+    const statePath = path.join(work, "state.json");
+    fs.writeFileSync(`${statePath}.lock`, "12345\n"); // an older harness's lock: a bare pid
+    await assert.rejects(
+      runStack({ dir: FIXTURE, stack: "old", statePath, preview: true }),
+      /lock file of stack .* is unreadable; if no run .* is going on, remove .*state\.json\.lock and run again/,
+    );
+  });
+
+  it("names a corrupt state file and the fix, on a run and on --down, and keeps the file", async () => {
+    const statePath = path.join(work, "state.json");
+    fs.writeFileSync(statePath, '{"resources": {');
+    const config = { name: "corrupt", imageName: "minimal-image-test/corrupt" };
+    for (const destroy of [false, true]) {
+      await assert.rejects(
+        runStack({ dir: FIXTURE, stack: "corrupt", statePath, destroy, config }),
+        (error: unknown) =>
+          error instanceof StackRunError &&
+          error.message.includes(`the state file ${statePath} is corrupt (not JSON:`) &&
+          error.message.includes(`mv '${statePath}' '${statePath}.corrupt'`),
+      );
+    }
+    assert.equal(fs.readFileSync(statePath, "utf8"), '{"resources": {');
   });
 
   it("keeps secrets out of what it stores: a hash in their place", () => {
@@ -61,6 +101,37 @@ describe("local executor", function () {
       () => "[secret]",
     );
     assert.deepEqual(stored, { registry: { server: "r", password: "[secret]" } });
+  });
+
+  it("keeps secrets in state as a keyed hash only: the same secret under another stack's key differs, no plain sha256", async () => {
+    const sig = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
+    const saved = async (key: Buffer) => {
+      let state = "";
+      const executor = new Executor({ resources: {} }, false, {
+        programDir: work,
+        steps: new StepReporter({ write: () => true, tty: false }),
+        owner: { project: "p", stack: "dev", statePath: path.join(work, "state.json") },
+        secretKey: key,
+        save: (written) => (state = JSON.stringify(written)),
+      });
+      const inputs = { registryAuth: { ...sig, value: "hunter2" } };
+      await executor.register(
+        {
+          urn: "urn:pulumi:dev::p::pulumi:providers:docker::d",
+          type: "pulumi:providers:docker",
+          name: "d",
+          inputs,
+          deleteBeforeReplace: false,
+        },
+        Symbol("unknown"),
+      );
+      assert.ok(!executor.records.some((r) => JSON.stringify(r).includes("hunter2")));
+      return state;
+    };
+    const [one, two] = [await saved(Buffer.alloc(32, 1)), await saved(Buffer.alloc(32, 2))];
+    const plain = createHash("sha256").update(JSON.stringify("hunter2")).digest("hex");
+    for (const state of [one, two]) assert.ok(!state.includes("hunter2") && !state.includes(plain), state);
+    assert.notEqual(one, two);
   });
 
   it("says how to start an engine when none answers, instead of a bare ECONNREFUSED", async () => {
@@ -97,6 +168,7 @@ describe("local executor: docker.RemoteImage deletion on the real engine @integr
     docker,
     programDir: os.tmpdir(),
     providerInputs: () => undefined,
+    owner: { project: "p", stack: "dev", statePath: path.join(os.tmpdir(), "unused-state.json") },
     progress: () => undefined,
     steps: new StepReporter({ write: () => true, tty: false }),
   };
@@ -139,6 +211,64 @@ describe("registryAuth as @pulumi/docker's Provider sends it", () => {
         (err: Error) =>
           /registryAuth is not (JSON|a list)/.test(err.message) && !err.message.includes("pw-not"),
       );
+    }
+  });
+});
+
+describe("local executor: pushes @integration", function () {
+  this.timeout(120_000);
+  const docker = new Docker({ timeout: 60_000 });
+  const repository = `${LOCAL_REGISTRY}/minimal-image-test/${uniqueName("push")}`;
+  let work: string;
+  const build = async (content: string, tag: string) => {
+    fs.writeFileSync(path.join(work, "f"), content);
+    const dockerfile = "FROM scratch\nCOPY f /f\n";
+    return (await buildContext({ sourceDir: work, contextFiles: ["f"], dockerfile }, { tag, docker }))
+      .imageId;
+  };
+  before(() => (work = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-push-"))));
+  after(async () => {
+    await removeRepositories(repository, `127.0.0.1:${stallPort}/stall`);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  let stallPort = 0;
+
+  it("pushes the image ID it built, though another build took the same tag since", async () => {
+    const built = await build(`a ${Date.now()}`, `${repository}:built`);
+    await build(`b ${Date.now()}`, `${repository}:shared`); // the other build, finished after ours
+    const repoDigest = await pushLocally(`${repository}:shared`, undefined, docker, undefined, {
+      imageId: built,
+    });
+    assert.ok((await docker.getImage(built).inspect()).RepoDigests.includes(repoDigest), repoDigest);
+  });
+
+  it("stops a push the registry never answers, naming the step and the registry", async () => {
+    // A registry that accepts the connection and the version check, then never answers.
+    const held: import("node:net").Socket[] = [];
+    const server = http.createServer((request, response) => {
+      if (request.url === "/v2/") {
+        response.writeHead(200, { "docker-distribution-api-version": "registry/2.0" }).end("{}");
+      }
+    });
+    server.on("connection", (socket) => held.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    stallPort = (server.address() as import("node:net").AddressInfo).port;
+    const name = `127.0.0.1:${stallPort}/stall:x`;
+    try {
+      const built = await build(`c ${Date.now()}`, name);
+      const started = Date.now();
+      await assert.rejects(
+        pushLocally(name, undefined, docker, undefined, { stallMs: 3_000 }),
+        new RegExp(
+          `^Error: minimal-image: pushing ${name}: the engine reported no progress for 3 s.*` +
+            `registry 127\\.0\\.0\\.1:${stallPort} answers`,
+        ),
+      );
+      assert.ok(Date.now() - started < 30_000);
+      await docker.getImage(built).inspect();
+    } finally {
+      held.forEach((socket) => socket.destroy());
+      server.close();
     }
   });
 });
