@@ -3,9 +3,6 @@
 // (terraform-provider-docker resourceDockerContainerRead), so a declared value that reads back in another
 // form shows here as it would under `pulumi up`: as a replacement on every update.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { StackRunError } from "../../harness/executor";
@@ -13,6 +10,7 @@ import { StepReporter } from "../../harness/engine/progress";
 import { Executor } from "../../harness/executor/executor";
 import { removeRepositories } from "../support/engine";
 import { freePort, LOCAL_REGISTRY } from "../support/env";
+import { TestRegistry } from "../support/registry";
 import { containersOf, TestStack } from "../support/stack";
 
 const docker = new Docker({ timeout: 60_000 });
@@ -125,56 +123,24 @@ describe("day two: later updates of Docker replicas on the real engine @integrat
   });
 
   it("an update that pushes nothing new survives a registry outage: the inspection is kept in state by digest", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-outage-"));
-    const registry = `127.0.0.1:${await freePort()}`;
-    const registryConfig = path.join(dir, "config.yml");
-    fs.writeFileSync(
-      registryConfig,
-      [
-        "version: 0.1",
-        "log:",
-        "  level: warn",
-        "storage:",
-        "  filesystem:",
-        `    rootdirectory: ${dir}/data`,
-        "http:",
-        `  addr: ${registry}`,
-        "",
-      ].join("\n"),
-    );
-    const start = async () => {
-      const server = spawn("docker-registry", ["serve", registryConfig], { stdio: "ignore" });
-      for (let i = 0; i < 50; i++) {
-        const up = await fetch(`http://${registry}/v2/`, { signal: AbortSignal.timeout(1_000) }).then(
-          (response) => response.ok,
-          () => false,
-        );
-        if (up) return server;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      server.kill("SIGKILL");
-      throw new Error(`no registry on ${registry} within 5 s`);
-    };
+    const registry = await TestRegistry.start();
     const outage = new TestStack(FIXTURE, `${name}-outage`);
-    const settings = { ...config({ count: 1 }), name: `${name}-outage`, registry };
-    const server = await start();
+    const settings = { ...config({ count: 1 }), name: `${name}-outage`, registry: registry.host };
     try {
       const first = await outage.run(settings);
       assert.match(String(first.outputs.sizeReport), /static$/);
-      server.kill("SIGKILL");
-      await new Promise((resolve) => server.once("exit", resolve));
+      await registry.stop();
       await assert.rejects(
-        fetch(`http://${registry}/v2/`, { signal: AbortSignal.timeout(1_000) }),
+        fetch(`http://${registry.host}/v2/`, { signal: AbortSignal.timeout(1_000) }),
         "the registry is down",
       );
       const again = await outage.run(settings);
       assert.deepEqual(new Set(again.records.map((r) => r.operation)), new Set(["same", "component"]));
       assert.equal(again.outputs.sizeReport, first.outputs.sizeReport, "the figures come from state");
     } finally {
-      server.kill("SIGKILL");
       await outage.destroy();
-      await removeRepositories(`${registry}/${imageName}`);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await removeRepositories(`${registry.host}/${imageName}`);
+      await registry.remove();
     }
   });
 });
