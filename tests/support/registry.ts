@@ -56,7 +56,8 @@ export class TestRegistry {
   /** Stops the server, as an outage would; what it stored stays for `resume`. */
   async stop(): Promise<void> {
     const server = this.server;
-    if (!server || server.exitCode !== null) return;
+    // A process ended by a signal keeps a null exitCode: its signalCode says it is gone.
+    if (!server || server.exitCode !== null || server.signalCode !== null) return;
     const exited = new Promise((resolve) => server.once("exit", resolve));
     server.kill("SIGKILL");
     await exited;
