@@ -14,10 +14,5 @@ export {
   type ImageReport,
   type InspectOptions,
 } from "./inspect";
-export {
-  compiledInspectModule,
-  ImageInspection,
-  type ImageInspectionArgs,
-  inspectionProvider,
-} from "./inspection-resource";
+export { ImageInspection, type ImageInspectionArgs } from "./inspection-resource";
 export { dockerConfigCredentials, dockerConfigFile } from "./docker-config";

@@ -31,7 +31,7 @@ interface Inputs {
  * provider host has no TypeScript loader): this file's compiled sibling, or, when the program runs from
  * this repository's TypeScript sources, the copy `npm run build` compiles into `bin/`.
  */
-export function compiledInspectModule(file = __filename): string {
+function compiledInspectModule(file = __filename): string {
   const dir = path.dirname(file);
   if (!file.endsWith(".ts")) return path.join(dir, "inspect.js");
   const root = path.resolve(dir, "..", "..");
@@ -42,7 +42,7 @@ export function compiledInspectModule(file = __filename): string {
  * The provider, as Pulumi serializes it into the resource's state: it captures only the module's path.
  * `diff` replaces the record when the image or platform changes; a change of credentials alone keeps it.
  */
-export function inspectionProvider(modulePath: string): pulumi.dynamic.ResourceProvider {
+function inspectionProvider(modulePath: string): pulumi.dynamic.ResourceProvider {
   return {
     async create(inputs: Inputs) {
       let inspectImage: typeof import("./inspect").inspectImage;

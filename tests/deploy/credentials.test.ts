@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
 import { removeRepositories } from "../support/engine";
+import { uniqueName } from "../support/env";
 import { TestRegistry } from "../support/registry";
 import { containersOf, TestStack } from "../support/stack";
 
@@ -18,7 +19,7 @@ describe("replicas from a registry with credentials @integration", function () {
   this.timeout(600_000);
   const username = "ci";
   const password = `pw-${randomBytes(8).toString("hex")}`;
-  const name = `mi-creds-${process.pid}-${Date.now().toString(36)}`;
+  const name = uniqueName("mi-creds");
   const imageName = `minimal-image-test/creds-${process.pid}`;
   const stack = new TestStack(FIXTURE, name);
   let registry: TestRegistry;

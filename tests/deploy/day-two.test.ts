@@ -9,7 +9,7 @@ import { StackRunError } from "../../harness/executor";
 import { StepReporter } from "../../harness/engine/progress";
 import { Executor } from "../../harness/executor/executor";
 import { removeRepositories } from "../support/engine";
-import { freePort, LOCAL_REGISTRY } from "../support/env";
+import { freePort, LOCAL_REGISTRY, uniqueName } from "../support/env";
 import { TestRegistry } from "../support/registry";
 import { containersOf, TestStack } from "../support/stack";
 
@@ -56,7 +56,7 @@ describe("day two: diffs against what the provider reads back", () => {
 
 describe("day two: later updates of Docker replicas on the real engine @integration", function () {
   this.timeout(600_000);
-  const name = `mi-day2-${process.pid}-${Date.now().toString(36)}`;
+  const name = uniqueName("mi-day2");
   const imageName = `minimal-image-test/day2-${process.pid}`;
   const stack = new TestStack(FIXTURE, name);
   const config = (replicas: object, extra: Record<string, string> = {}) => ({

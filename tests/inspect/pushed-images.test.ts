@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { inspectImage, RegistryError, type ImageReport } from "../../components/inspect";
 import { basic, compilePause, makeTempDir } from "./helpers";
+import { TestRegistry } from "../support/registry";
 
 const REGISTRY = "127.0.0.1:5000";
 const ACCEPT =
@@ -39,26 +39,6 @@ async function registryManifest(
   });
   assert.equal(res.status, 200, `manifest ${repo}:${ref} from ${registry}`);
   return (await res.json()) as { config: { size: number }; layers: { size: number }[] };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check` every 200 ms, at most `tries` times. */
-async function waitFor(what: string, tries: number, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} did not happen within ${tries * 0.2} s`);
 }
 
 /** The digest from `RepoDigests` for a given registry/repository. */
@@ -234,39 +214,14 @@ describe("inspect against a real registry and engine @integration", function () 
     const password = `pw-${randomBytes(6).toString("hex")}`;
     let authDir: string;
     let registry: string;
-    let server: ChildProcess | undefined;
+    let server: TestRegistry | undefined;
     let name: string;
     let engine: EngineImage;
 
     before(async function () {
       authDir = makeTempDir("htpasswd");
-      registry = `127.0.0.1:${await freePort()}`;
-      fs.writeFileSync(path.join(authDir, "htpasswd"), run("htpasswd", ["-Bbn", user, password]) + "\n");
-      const config = path.join(authDir, "config.yml");
-      fs.writeFileSync(
-        config,
-        [
-          "version: 0.1",
-          "log:",
-          "  level: warn",
-          "storage:",
-          "  filesystem:",
-          `    rootdirectory: ${path.join(authDir, "data")}`,
-          "http:",
-          `  addr: ${registry}`,
-          "auth:",
-          "  htpasswd:",
-          "    realm: minimal-image-test",
-          `    path: ${path.join(authDir, "htpasswd")}`,
-          "",
-        ].join("\n"),
-      );
-      const log = fs.openSync(path.join(authDir, "registry.log"), "w");
-      server = spawn("docker-registry", ["serve", config], { stdio: ["ignore", log, log] });
-      fs.closeSync(log);
-      await waitFor(`registry on ${registry} asking for credentials`, 50, async () => {
-        return (await fetch(`http://${registry}/v2/`)).status === 401;
-      });
+      server = await TestRegistry.start({ username: user, password });
+      registry = server.host;
 
       name = `${registry}/minimal-image-test/pausle-auth`;
       engine = build(
@@ -288,13 +243,7 @@ describe("inspect against a real registry and engine @integration", function () 
     });
 
     after(async function () {
-      if (server && server.exitCode === null) {
-        const exited = new Promise((r) => server!.once("exit", r));
-        server.kill("SIGTERM");
-        const timer = setTimeout(() => server!.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await server?.remove();
       if (authDir) fs.rmSync(authDir, { recursive: true, force: true });
     });
 
