@@ -26,9 +26,10 @@ module.exports = {
     ...oneWay,
     {
       name: "ground-floor-imports-no-stage",
-      comment: "platform, reference, registry, validation and outside-text are used by every stage",
+      comment:
+        "platform, reference, registry, validation, outside-text and the OCI client are used by every stage",
       severity: "error",
-      from: { path: "^components/(platform|reference|registry|validation|outside-text)\\.ts$" },
+      from: { path: "^components/((platform|reference|registry|validation|outside-text)\\.ts$|oci/)" },
       to: { path: "^components/(recipe|render|publish|inspect|deploy|cli)/|^components/minimal-image\\.ts$" },
     },
     {

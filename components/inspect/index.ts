@@ -4,9 +4,6 @@
  */
 export { ElfError, parseElf, type ElfInfo, type ElfType } from "./elf";
 export { formatBytes, LayerError } from "./layers";
-export { type Descriptor, type ImageManifest } from "./documents";
-export { RegistryClient, type ResolvedImage } from "./distribution";
-export { RegistryError, type RegistryOptions } from "./transport";
 export {
   formatSizeReport,
   inspectImage,
@@ -15,4 +12,3 @@ export {
   type InspectOptions,
 } from "./inspect";
 export { ImageInspection, type ImageInspectionArgs } from "./inspection-resource";
-export { dockerConfigCredentials, dockerConfigFile } from "./docker-config";

@@ -1,8 +1,6 @@
 import { ElfError, parseElf } from "./elf";
 import { formatBytes, LayerError, LayerStack, layerCompression } from "./layers";
-import { RegistryClient } from "./distribution";
-import { dockerConfigCredentials } from "./docker-config";
-import { RegistryError } from "./transport";
+import { dockerConfigCredentials, RegistryClient, RegistryError } from "../oci";
 import { elfMachine, formatPlatform, parsePlatform, platformMatches, type Platform } from "../platform";
 import { outsideText } from "../outside-text";
 import { isObject } from "../validation";

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { MinimalImage } from "../../components/minimal-image";
-import { FakeRegistry, gzipLayer, MEDIA } from "../inspect/helpers";
+import { FakeRegistry, gzipLayer, MEDIA } from "../support/fake-registry";
 import {
   Declared,
   INSPECTION_TYPE,

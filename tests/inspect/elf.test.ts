@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import fc from "fast-check";
 import { ElfError, parseElf, type ElfInfo } from "../../components/inspect/elf";
-import { compilePause, makeTempDir } from "./helpers";
+import { compilePause, makeTempDir } from "../support/fake-registry";
 
 /** What binutils' readelf says, as an oracle independent of the parser under test. */
 function readelf(file: string): {

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
-import { FakeRegistry, makeTempDir, MEDIA, tarHeader } from "./helpers";
+import { FakeRegistry, makeTempDir, MEDIA, tarHeader } from "../support/fake-registry";
 
 /**
  * The fake registry (helpers.ts) made to play the attacks of issue 10, so none of them can come back.

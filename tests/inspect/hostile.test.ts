@@ -5,11 +5,20 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { outsideText } from "../../components/outside-text";
-import { inspectImage, RegistryClient, type InspectOptions } from "../../components/inspect";
+import { inspectImage, type InspectOptions } from "../../components/inspect";
+import { RegistryClient } from "../../components/oci";
 import { LayerStack } from "../../components/inspect/layers";
 import { validateRegistry } from "../../components/registry";
 import { runCli } from "../support/capture";
-import { basic, compilePause, gzipLayer, makeTar, makeTempDir, MEDIA, sha256 } from "./helpers";
+import {
+  basic,
+  compilePause,
+  gzipLayer,
+  makeTar,
+  makeTempDir,
+  MEDIA,
+  sha256,
+} from "../support/fake-registry";
 import {
   HostileRegistry,
   manyEntriesLayer,

@@ -18,7 +18,7 @@ import {
   MEDIA,
   sha256,
   type TarFile,
-} from "./helpers";
+} from "../support/fake-registry";
 
 const LOADER = "/lib64/ld-linux-x86-64.so.2";
 

@@ -3,8 +3,9 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { inspectImage, RegistryError, type ImageReport } from "../../components/inspect";
-import { basic, compilePause, makeTempDir } from "./helpers";
+import { inspectImage, type ImageReport } from "../../components/inspect";
+import { RegistryError } from "../../components/oci";
+import { basic, compilePause, makeTempDir } from "../support/fake-registry";
 import { TestRegistry } from "../support/registry";
 
 const REGISTRY = "127.0.0.1:5000";

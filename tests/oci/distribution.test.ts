@@ -3,9 +3,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { parsePlatform } from "../../components/platform";
 import { isLoopbackRegistry } from "../../components/registry";
-import { RegistryClient } from "../../components/inspect/distribution";
-import { RegistryError, type RegistryOptions } from "../../components/inspect/transport";
-import { basic, FakeRegistry, MEDIA, sha256 } from "./helpers";
+import { RegistryClient, RegistryError, type RegistryOptions } from "../../components/oci";
+import { basic, FakeRegistry, MEDIA, sha256 } from "../support/fake-registry";
 
 const SECRET = "s3cret-Pa55";
 
