@@ -3,6 +3,7 @@ import { builderVariables, resolveRecipe, ResolveContext, ResolvedRecipe, shellQ
 import { CacheMount, Extra, Libc, Toolchain } from "../recipe/types";
 import { BUILD_DIR } from "../recipe/toolchain";
 import { exclusionPattern, ignorePatterns, listContextFiles } from "./context";
+import { sbomStages } from "./sbom-facts";
 import { staticCheckCommand } from "./static-check";
 import { describe, FieldPath, InputError } from "../validation";
 
@@ -133,6 +134,10 @@ export function renderDockerfile(recipe: ResolvedRecipe, options: RenderOptions 
     `RUN ${mounts.join("")}mkdir -p ${BUILD_DIR} && export ${envAssignments} && ${plan.command}`,
     `RUN ${finish.join(" \\\n && ")}`,
     "",
+    // The classic builder would run every stage on every build; BuildKit runs these only for their target.
+    ...(recipe.sbom && options.builder !== "classic"
+      ? sbomStages(recipe, BUILD_STAGE, ROOTFS, envAssignments, gates.buildArgNames ?? [])
+      : []),
     "FROM scratch",
     `COPY --from=build ${ROOTFS}/ /`,
     `USER ${RUNTIME_USER}`,
