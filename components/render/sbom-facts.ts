@@ -65,7 +65,10 @@ const STATEMENTS = [
   "case $t in" +
     ' c) "$cc" --version 2>/dev/null | head -n 1 | cap > $o/compiler.txt ;;' +
     ' go) go version | cap > $o/compiler.txt; go version -m "$bin" | cap > $o/go-buildinfo.txt ;;' +
-    " rust) rustc -vV | cap > $o/compiler.txt; [ -f /src/Cargo.lock ] && cap < /src/Cargo.lock > $o/Cargo.lock ;;" +
+    " rust) rustc -vV | cap > $o/compiler.txt; [ -f /src/Cargo.lock ] && cap < /src/Cargo.lock > $o/Cargo.lock;" +
+    // The crates built into the target: the lock also holds other platforms' and proc macros' crates.
+    ' if (cd /src && cargo tree --offline --locked --target "$CARGO_BUILD_TARGET" -e normal,no-proc-macro --prefix none --format "{p}" > /tmp/minimal-image-tree) 2>/dev/null;' +
+    " then awk '{print $1, $2}' /tmp/minimal-image-tree | sort -u | cap > $o/cargo-tree.txt; fi ;;" +
     " esac",
   '{ [ "$cc" = - ] || owner libc "$(libc_archive)";' +
     " case $t in" +
@@ -84,7 +87,8 @@ const STATEMENTS = [
  * The Dockerfile lines of the SBOM's two stages, to go between the builder stage and the final image: a
  * facts stage on top of the builder (sharing its compile cache) that records what was compiled in, and the
  * `sbom` target holding those facts alone. A plain build, whose target is the final image, runs neither.
- * @param buildStage the builder stage's name; `envAssignments` the variables its build command exported.
+ * @param buildStage the builder stage's name; `envAssignments` the variables its build command exported;
+ *   `sharedMounts` the build's cache mounts that every program shares (cargo's registry, for `cargo tree`).
  */
 export function sbomStages(
   recipe: ResolvedRecipe,
@@ -92,6 +96,7 @@ export function sbomStages(
   rootfs: string,
   envAssignments: string,
   buildArgNames: readonly string[],
+  sharedMounts: readonly string[],
 ): string[] {
   const { plan, target } = recipe;
   // The C compiler that linked the C library in: the recipe's own for C, cargo's linker for Rust.
@@ -116,7 +121,7 @@ export function sbomStages(
   return [
     `FROM ${buildStage} AS ${FACTS_STAGE}`,
     ...buildArgNames.map((arg) => `ARG ${arg}`),
-    `RUN ${steps.join(" \\\n && ")}`,
+    `RUN ${sharedMounts.join("")}${steps.join(" \\\n && ")}`,
     "",
     `FROM scratch AS ${SBOM_TARGET}`,
     `COPY --from=${FACTS_STAGE} ${FACTS_DIR}/ ${FACTS_DIR}/`,

@@ -16,6 +16,7 @@ const P = {
   goReplaces: "minimal-image:go-replaces",
   cargoSource: "minimal-image:cargo-source",
   debianPackage: "minimal-image:debian-package",
+  builtIn: "minimal-image:built-in",
   crates: "minimal-image:crates",
 } as const;
 
@@ -143,7 +144,10 @@ function goComponents(go: NonNullable<Facts["go"]>): Component[] {
   ];
 }
 
-/** The crates of the build's Cargo.lock, each with the Debian package it came from when one did. */
+/**
+ * The crates of the build's Cargo.lock, each with the Debian package it came from when one did; those
+ * `cargo tree` did not find built into the binary have scope `excluded`.
+ */
 function crateComponents(crates: Crate[], facts: Facts): Component[] {
   const debian = new Map(
     facts.packages
@@ -153,18 +157,21 @@ function crateComponents(crates: Crate[], facts: Facts): Component[] {
   return crates.map((crate) => {
     const purl = packageUrl("cargo", undefined, crate.name, crate.version);
     const packaged = debian.get(`${crate.name}-${crate.version}`);
+    // Another platform's crate, or one only a proc macro or build script uses, is not in the binary.
+    const builtIn = facts.builtCrates?.has(`${crate.name}@${crate.version}`);
     return {
       type: "library",
       "bom-ref": purl,
       name: crate.name,
       version: crate.version,
-      scope: "required",
+      scope: builtIn === false ? "excluded" : "required",
       ...(crate.checksum ? { hashes: [{ alg: "SHA-256", content: crate.checksum }] } : {}),
       purl,
       properties: sortedProperties([
         { name: P.role, value: "crate" },
         // No source: the crate is the program's own (or a path dependency).
         { name: P.cargoSource, value: crate.source ?? "local" },
+        ...(builtIn === undefined ? [] : [{ name: P.builtIn, value: String(builtIn) }]),
         ...(packaged
           ? [
               {

@@ -17,6 +17,7 @@ export const FACTS_FILES = [
   "compiler.txt",
   "go-buildinfo.txt",
   "Cargo.lock",
+  "cargo-tree.txt",
 ] as const;
 export type FactsFile = (typeof FACTS_FILES)[number];
 
@@ -89,6 +90,11 @@ export interface Facts {
   go?: { version: string; modules: GoModule[] };
   /** Absent when the build left no Cargo.lock where the facts stage looks (`/src`). */
   crates?: Crate[];
+  /**
+   * The crates built into the binary for its target (`cargo tree -e normal,no-proc-macro`), as
+   * `name@version`; absent when cargo could not tell, and then every crate of the lock counts.
+   */
+  builtCrates?: Set<string>;
 }
 
 const TOKEN = /^[A-Za-z0-9][A-Za-z0-9._+~:/-]{0,127}$/;
@@ -281,6 +287,18 @@ function readCargoLock(bytes: Buffer): Crate[] {
   });
 }
 
+/** cargo-tree.txt: `<crate> v<version>` lines. */
+function readCargoTree(bytes: Buffer): Set<string> {
+  const file = "cargo-tree.txt";
+  return new Set(
+    lines(file, bytes).map((row, i) => {
+      const crate = /^([A-Za-z0-9_-]{1,64}) v([0-9A-Za-z.+-]{1,64})$/.exec(row);
+      if (crate === null) throw new SbomFactsError(file, `line ${i + 1} is not a crate and its version`);
+      return `${crate[1]}@${crate[2]}`;
+    }),
+  );
+}
+
 /** What the facts' header must hold: one value of a known set. */
 function single<T extends string>(header: Map<string, string[]>, key: string, allowed: readonly T[]): T {
   const values = header.get(key);
@@ -355,5 +373,8 @@ export function readFacts(folder: ReadonlyMap<string, Buffer>): Facts {
     compiler,
     ...(toolchain === "go" ? { go: readGoBuildInfo(get("go-buildinfo.txt")) } : {}),
     ...(toolchain === "rust" && folder.has("Cargo.lock") ? { crates: readCargoLock(get("Cargo.lock")) } : {}),
+    ...(toolchain === "rust" && folder.has("cargo-tree.txt")
+      ? { builtCrates: readCargoTree(get("cargo-tree.txt")) }
+      : {}),
   };
 }

@@ -49,6 +49,19 @@ describe("the SBOM's stages in the rendered Dockerfile", () => {
     }
   });
 
+  it("mounts cargo's registry, the build's own, for cargo tree, and no other cache", () => {
+    const registry =
+      /--mount=type=cache,id=(minimal-image-rust-registry-[0-9a-f]+),target=\/minimal-image\/cache\/cargo-registry,sharing=shared/g;
+    const rust = render("hello-rust-deps");
+    const facts = rust.slice(rust.indexOf("FROM build AS facts"));
+    const ids = [...rust.matchAll(registry)].map((match) => match[1]);
+    assert.equal(ids.length, 2);
+    assert.equal(ids[0], ids[1]);
+    assert.equal([...facts.matchAll(/--mount=/g)].length, 1);
+    const go = render("hello-go");
+    assert.doesNotMatch(go.slice(go.indexOf("FROM build AS facts")), /--mount=/);
+  });
+
   it("renders none for the classic builder, which would run them on every build", () => {
     const dockerfile = renderBuild(
       path.join(EXAMPLES, "pausle"),

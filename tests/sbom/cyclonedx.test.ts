@@ -76,6 +76,7 @@ const HELLO_RUST: Facts = {
     'checksum = "1aab8fc367588b89dcee83ab0fd66b72b50b72fa1904d7095045ace2b0c81c35"',
     "",
   ].join("\n"),
+  "cargo-tree.txt": "hello-rust-deps v0.1.0\nserde v1.0.152\n",
 };
 
 const folder = (facts: Facts) => new Map(Object.entries(facts).map(([k, v]) => [k, Buffer.from(v)]));
@@ -181,6 +182,11 @@ describe("the SBOM (CycloneDX) made from a build's facts", () => {
     const serde = document.components.find((c) => c.name === "serde")!;
     assert.ok(serde.properties!.some((p) => p.value === "librust-serde-dev 1.0.152-2 amd64"));
     assert.ok(purls(HELLO_RUST).includes("pkg:generic/rustc@1.96.0"));
+    // Not in cargo tree's crates for the target: listed, but not in the binary.
+    assert.deepEqual(
+      document.components.filter((c) => c.scope === "excluded").map((c) => c.name),
+      ["itoa", "rustc-web"],
+    );
     assert.ok(
       purls(HELLO_RUST).includes("pkg:deb/debian/libc6-dev@2.36-9+deb12u14?arch=amd64&distro=debian-12"),
     );
@@ -240,6 +246,7 @@ describe("the SBOM (CycloneDX) made from a build's facts", () => {
         /no valid name and version/,
       );
       refused({ ...HELLO_RUST, "Cargo.lock": "[[package\n" }, "Cargo.lock", /is not TOML/);
+      refused({ ...HELLO_RUST, "cargo-tree.txt": "serde 1.0\n" }, "cargo-tree.txt", /line 1 is not a crate/);
     });
   });
 });

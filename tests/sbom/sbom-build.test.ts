@@ -16,7 +16,7 @@ const DOCKER = "/usr/bin/docker";
 
 interface Sbom {
   metadata: { component: { hashes: { content: string }[]; properties: { name: string; value: string }[] } };
-  components: { name: string; version?: string; purl: string }[];
+  components: { name: string; version?: string; purl: string; scope: string }[];
 }
 
 function docker(args: string[], input?: Buffer): Buffer {
@@ -191,5 +191,9 @@ describe("SBOMs of real builds on the offline builders @integration", function (
       resolved,
     );
     assert.ok(document.components.some((c) => c.purl.startsWith("pkg:generic/rustc@")));
+    // Windows' crates are in the lock but not in a Linux binary; serde is.
+    const scope = (name: string) => document.components.find((c) => c.name === name)?.scope;
+    assert.equal(scope("winapi"), "excluded");
+    assert.equal(scope("serde"), "required");
   });
 });
