@@ -120,6 +120,7 @@ export function sbomStages(
   ];
   return [
     `FROM ${buildStage} AS ${FACTS_STAGE}`,
+    // A stage does not inherit its parent's ARGs: declared again, the link repeats in the build's environment.
     ...buildArgNames.map((arg) => `ARG ${arg}`),
     `RUN ${sharedMounts.join("")}${steps.join(" \\\n && ")}`,
     "",

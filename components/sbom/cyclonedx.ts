@@ -256,17 +256,20 @@ function serialNumber(content: string): string {
  */
 export function buildSbom(facts: ReadonlyMap<string, Buffer>): Buffer {
   const read = readFacts(facts);
-  const unowned = read.linkInputs.filter((input) => !read.packages.some((p) => p.file === input));
-  const components = [
+  const owned = new Set(read.packages.map((p) => p.file));
+  const unowned = read.linkInputs.filter((input) => !owned.has(input));
+  // Two sources naming the same thing (a Go module twice) give one component: the first.
+  const unique = new Map<string, Component>();
+  for (const component of [
     ...packageComponents(read),
     ...(read.go ? goComponents(read.go) : []),
     ...(read.toolchain === "rust" ? rustcComponent(read.compiler) : []),
     ...(read.crates ? crateComponents(read.crates, read) : []),
     ...fileComponents(read),
-  ]
-    // Two sources naming the same thing (a Go module twice) give one component.
-    .filter((component, i, all) => all.findIndex((c) => c["bom-ref"] === component["bom-ref"]) === i)
-    .sort((a, b) => byString(a["bom-ref"], b["bom-ref"]));
+  ]) {
+    if (!unique.has(component["bom-ref"])) unique.set(component["bom-ref"], component);
+  }
+  const components = [...unique.values()].sort((a, b) => byString(a["bom-ref"], b["bom-ref"]));
   const binaryPurl = packageUrl("generic", undefined, read.binary.name, undefined, {
     checksum: `sha256:${read.binary.sha256}`,
   });

@@ -103,7 +103,10 @@ const SHA256 = /^[0-9a-f]{64}$/;
 /** An absolute path of plain, printable characters: what builders' files are named. */
 const FILE_PATH = /^\/[A-Za-z0-9._+~@=,:/-]{1,1023}$/;
 const MODULE_PATH = /^[A-Za-z0-9][A-Za-z0-9._~+/-]{0,499}$/;
+const REPLACEMENT = /^[A-Za-z0-9./][A-Za-z0-9._~+/-]{0,499}$/;
 const GO_SUM = /^h1:[A-Za-z0-9+/]{43}=$/;
+/** A module version, or `(devel)`, the main module's when it was built from a folder. */
+const MODULE_VERSION = /^(\(devel\)|v?[0-9A-Za-z][0-9A-Za-z.+~-]{0,127})$/;
 const CRATE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const CRATE_VERSION = /^[0-9A-Za-z.+-]{1,64}$/;
 const FACT_KEYS = ["format", "toolchain", "platform", "binary", "packager", "libc", "link", "distro"];
@@ -127,7 +130,8 @@ function text(file: FactsFile, bytes: Buffer): string {
 
 /** The lines of one facts file, at most {@link MAX_FACTS_LINES}, the last newline optional. */
 function lines(file: FactsFile, bytes: Buffer): string[] {
-  const all = text(file, bytes).split("\n");
+  // The limit stops the split early: a file of newlines alone makes no array of millions.
+  const all = text(file, bytes).split("\n", MAX_FACTS_LINES + 2);
   if (all[all.length - 1] === "") all.pop();
   if (all.length > MAX_FACTS_LINES)
     throw new SbomFactsError(file, `holds more than ${MAX_FACTS_LINES} lines`);
@@ -213,7 +217,10 @@ function readPackages(bytes: Buffer): PackageFact[] {
 function readGoBuildInfo(bytes: Buffer): { version: string; modules: GoModule[] } {
   const file = "go-buildinfo.txt";
   const [first, ...rest] = lines(file, bytes);
-  const version = /^\/\S*: go([0-9][0-9A-Za-z.+-]{0,63})$/.exec(first ?? "")?.[1];
+  // A toolchain built with experiments appends them (` X:boringcrypto`).
+  const version = /^\/\S*: go([0-9][0-9A-Za-z.+-]{0,63})(?: X:[A-Za-z0-9,_-]{1,200})?$/.exec(
+    first ?? "",
+  )?.[1];
   if (version === undefined) {
     throw new SbomFactsError(file, "line 1 does not name the binary and its Go version (`<path>: go1.x.y`)");
   }
@@ -225,7 +232,8 @@ function readGoBuildInfo(bytes: Buffer): { version: string; modules: GoModule[] 
       throw new SbomFactsError(file, `line ${line} is not a tab-indented build information line`);
     }
     if (kind !== "mod" && kind !== "dep" && kind !== "=>") return; // path, build: not modules
-    const checkedPath = field(file, line, "the module path", path, MODULE_PATH);
+    // A replacement may be a local folder (`../lib`), which has no version.
+    const checkedPath = field(file, line, "the module path", path, kind === "=>" ? REPLACEMENT : MODULE_PATH);
     const checkedSum = sum ? field(file, line, "the checksum", sum, GO_SUM) : undefined;
     if (kind === "=>") {
       const replaced = modules[modules.length - 1];
@@ -233,7 +241,7 @@ function readGoBuildInfo(bytes: Buffer): { version: string; modules: GoModule[] 
       replaced.replacement = {
         path: checkedPath,
         ...(moduleVersion
-          ? { version: field(file, line, "the version", moduleVersion, TOKEN_OR_DEVEL) }
+          ? { version: field(file, line, "the version", moduleVersion, MODULE_VERSION) }
           : {}),
         ...(checkedSum ? { sum: checkedSum } : {}),
       };
@@ -242,13 +250,12 @@ function readGoBuildInfo(bytes: Buffer): { version: string; modules: GoModule[] 
     modules.push({
       kind,
       path: checkedPath,
-      version: field(file, line, "the version", moduleVersion, TOKEN_OR_DEVEL),
+      version: field(file, line, "the version", moduleVersion, MODULE_VERSION),
       ...(checkedSum ? { sum: checkedSum } : {}),
     });
   });
   return { version, modules };
 }
-const TOKEN_OR_DEVEL = /^(\(devel\)|v?[0-9A-Za-z][0-9A-Za-z.+~-]{0,127})$/;
 
 /** Cargo.lock: the `[[package]]` tables of the build's resolution. */
 function readCargoLock(bytes: Buffer): Crate[] {

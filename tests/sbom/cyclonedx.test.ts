@@ -38,6 +38,8 @@ const HELLO_GO: Facts = {
     "\tdep\tgolang.org/x/text\tv0.14.0\th1:ScX5w1eTa3QqT8oi6+ziP7dTV1S2+ALU0bI+0zXKWiQ=",
     "\tdep\texample.com/old\tv1.0.0\th1:ScX5w1eTa3QqT8oi6+ziP7dTV1S2+ALU0bI+0zXKWiQ=",
     "\t=>\texample.com/new\tv1.2.0\th1:AcX5w1eTa3QqT8oi6+ziP7dTV1S2+ALU0bI+0zXKWiQ=",
+    "\tdep\texample.com/local\tv0.1.0\t",
+    "\t=>\t../local\t\t",
     "\tbuild\tGOARCH=arm64",
     "",
   ].join("\n"),
@@ -167,6 +169,8 @@ describe("the SBOM (CycloneDX) made from a build's facts", () => {
   it("Go: every module go version -m reports, a replacement by what replaced it, and the standard library", () => {
     assert.deepEqual(purls(HELLO_GO), [
       "pkg:golang/example.com/hello-go@(devel)",
+      // Replaced by a local folder: named as required, the replacement in a property.
+      "pkg:golang/example.com/local@v0.1.0",
       "pkg:golang/example.com/new@v1.2.0",
       "pkg:golang/golang.org/x/text@v0.14.0",
       "pkg:golang/stdlib@1.19.8",
@@ -204,6 +208,18 @@ describe("the SBOM (CycloneDX) made from a build's facts", () => {
       const huge = "x".repeat(MAX_FACTS_FILE_BYTES + 1);
       refused({ ...PAUSLE, "packages.txt": huge }, "packages.txt", /more than 4194304 bytes/);
       refused({ ...HELLO_RUST, "Cargo.lock": huge }, "Cargo.lock", /more than 4194304 bytes/);
+    });
+
+    it("the most rows the bounds allow, in bounded time", () => {
+      const rows = Array.from({ length: 20_000 }, (_, i) => `/usr/lib/lib${i}.a`);
+      const facts = {
+        ...PAUSLE,
+        "link.txt": rows.join("\n"),
+        "packages.txt": rows.map((file, i) => `linked lib${i} 1.0-1 amd64 ${file}`).join("\n"),
+      };
+      const started = process.hrtime.bigint();
+      assert.equal(sbom(facts).components.length, 20_000 + 1, "each library, and /etc/passwd");
+      assert.ok(process.hrtime.bigint() - started < 10_000_000_000n, "under 10 s");
     });
 
     it("too many lines", () => {
