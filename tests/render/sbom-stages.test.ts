@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { renderBuild, SBOM_TARGET } from "../../components/render";
 import { RecipeOptions } from "../../components/recipe";
 import { InputError } from "../../components/validation";
+import { runCli } from "../support/capture";
 
 const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 const MAKE_PROJECT = path.join(__dirname, "..", "fixtures", "make-project");
@@ -81,6 +82,14 @@ describe("the SBOM's stages in the rendered Dockerfile", () => {
         error.field === "recipe.sbom" &&
         /expected true or false, got "no"\. Give a boolean/.test(error.message),
     );
+  });
+
+  it("the CLI renders them, and none with --no-sbom", async () => {
+    const folder = path.join(EXAMPLES, "pausle");
+    const env = { env: process.env };
+    assert.equal((await runCli("dockerfile", folder)).stdout, renderBuild(folder, {}, env).dockerfile);
+    const without = await runCli("dockerfile", folder, "--no-sbom");
+    assert.equal(without.stdout, renderBuild(folder, { sbom: false }, env).dockerfile);
   });
 
   it("traces the built-in C link again, and says a custom build command's cannot be", () => {

@@ -130,6 +130,43 @@ describe("SBOMs of real builds on the offline builders @integration", function (
     assert.ok(again.bytes.equals(bytes), "two builds give byte-identical SBOMs");
   });
 
+  /** The version of a package installed in the offline C builder. */
+  const installed = (pkg: string) =>
+    docker([
+      "run",
+      "--rm",
+      LOCAL_BUILDERS.MINIMAL_IMAGE_C_BUILDER,
+      "dpkg-query",
+      "-W",
+      "-f",
+      "${Version}",
+      pkg,
+    ])
+      .toString()
+      .trim();
+
+  it("pausle (glibc -static): names libc6-dev at the builder's version", async () => {
+    const { document } = await sbomOf(build("pausle", { libc: "glibc" }, { target: SBOM_TARGET }));
+    const purl = `pkg:deb/debian/libc6-dev@${installed("libc6-dev:amd64")}?arch=amd64&distro=debian-12`;
+    assert.ok(
+      document.components.some((c) => c.purl === purl),
+      purl,
+    );
+  });
+
+  it("a custom build command: names the C library its CC links and says the link was not traced", async () => {
+    const options = { toolchain: "c", buildCommand: "make", output: "countdown" } as const;
+    const { document } = await sbomOf(
+      build("../tests/fixtures/make-project", options, { target: SBOM_TARGET }),
+    );
+    const purl = `pkg:deb/debian/musl-dev@${installed("musl-dev:amd64")}?arch=amd64&distro=debian-12`;
+    assert.ok(
+      document.components.some((c) => c.purl === purl),
+      purl,
+    );
+    assert.match(JSON.stringify(document), /not traced: a custom build command cannot be linked again/);
+  });
+
   it("pausle for linux/arm64: names the arm64 musl and the platform", async () => {
     const { document } = await sbomOf(build("pausle", {}, { target: SBOM_TARGET, platform: "linux/arm64" }));
     assert.ok(document.components.some((c) => /^pkg:deb\/debian\/musl-dev@.*arch=arm64/.test(c.purl)));
