@@ -119,6 +119,7 @@ export function sbomStages(
     `find ${FACTS_DIR} -exec touch -h -d @0 {} +`,
   ];
   return [
+    `# What was compiled in, for the SBOM: docker build --target ${SBOM_TARGET}. A plain build skips both stages.`,
     `FROM ${buildStage} AS ${FACTS_STAGE}`,
     // A stage does not inherit its parent's ARGs: declared again, the link repeats in the build's environment.
     ...buildArgNames.map((arg) => `ARG ${arg}`),

@@ -29,6 +29,7 @@ RUN sh -c 'f="$1"; \
  && chmod 0555 /minimal-image/rootfs/hello-go \
  && find /minimal-image/rootfs -exec touch -h -d @0 {} +
 
+# What was compiled in, for the SBOM: docker build --target sbom. A plain build skips both stages.
 FROM build AS facts
 RUN mkdir -p /sbom \
  && export CGO_ENABLED=0 GOCACHE=/minimal-image/cache/go-build GOMODCACHE="$(d="$(go env GOMODCACHE)"; if [ -e "$d" ]; then echo "$d"; else echo /minimal-image/cache/go-mod; fi)" GOOS=linux GOARCH=amd64 \

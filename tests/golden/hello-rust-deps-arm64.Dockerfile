@@ -30,6 +30,7 @@ RUN sh -c 'f="$1"; \
  && chmod 0555 /minimal-image/rootfs/hello-rust-deps \
  && find /minimal-image/rootfs -exec touch -h -d @0 {} +
 
+# What was compiled in, for the SBOM: docker build --target sbom. A plain build skips both stages.
 FROM build AS facts
 RUN --mount=type=cache,id=minimal-image-rust-registry-82cf06eba52bd3c6,target=/minimal-image/cache/cargo-registry,sharing=shared \
     mkdir -p /sbom \

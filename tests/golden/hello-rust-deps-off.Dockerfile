@@ -29,6 +29,7 @@ RUN sh -c 'f="$1"; \
  && chmod 0555 /minimal-image/rootfs/hello-rust-deps \
  && find /minimal-image/rootfs -exec touch -h -d @0 {} +
 
+# What was compiled in, for the SBOM: docker build --target sbom. A plain build skips both stages.
 FROM build AS facts
 RUN --mount=type=cache,id=minimal-image-rust-registry-f3c5e14749d0572c,target=/minimal-image/cache/cargo-registry,sharing=shared \
     mkdir -p /sbom \
