@@ -3,12 +3,11 @@
 FROM --platform=$BUILDPLATFORM golang:1.24-alpine@sha256:68932fa6d4d4059845c8f40ad7e654e626f3ebd3706eef7846f319293ab5cb7a AS build
 ARG TARGETPLATFORM
 RUN apk add --no-cache ca-certificates tzdata
-RUN [ "$TARGETPLATFORM" = linux/arm64 ] || { echo "minimal-image: this Dockerfile compiles for linux/arm64, but the build is for ${TARGETPLATFORM:-an unknown platform}; build it with BuildKit and --platform linux/arm64, or render it for that platform" >&2; exit 1; }
 WORKDIR /src
 COPY . /src
 RUN --mount=type=cache,id=minimal-image-go-build-4b2f0f3266386cb0,target=/minimal-image/cache/go-build,sharing=shared \
     --mount=type=cache,id=minimal-image-go-modules-4b2f0f3266386cb0,target=/minimal-image/cache/go-mod,sharing=shared \
-    mkdir -p /minimal-image/build && export CGO_ENABLED=0 GOCACHE=/minimal-image/cache/go-build GOMODCACHE="$(d="$(go env GOMODCACHE)"; if [ -e "$d" ]; then echo "$d"; else echo /minimal-image/cache/go-mod; fi)" GOOS=linux GOARCH=arm64 && go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o /minimal-image/build/hello-go .
+    [ "$TARGETPLATFORM" = linux/arm64 ] || { echo "minimal-image: this Dockerfile compiles for linux/arm64, but the build is for ${TARGETPLATFORM:-an unknown platform}; build it with BuildKit and --platform linux/arm64, or render it for that platform" >&2; exit 1; } && mkdir -p /minimal-image/build && export CGO_ENABLED=0 GOCACHE=/minimal-image/cache/go-build GOMODCACHE="$(d="$(go env GOMODCACHE)"; if [ -e "$d" ]; then echo "$d"; else echo /minimal-image/cache/go-mod; fi)" GOOS=linux GOARCH=arm64 && go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o /minimal-image/build/hello-go .
 RUN sh -c 'f="$1"; \
     fail() { echo "minimal-image: $f is not a static binary: $*" >&2; exit 1; }; \
     u() { od -An -v -j "$1" -N "$2" -t "u$2" "$f" | tr -d " \n"; }; \

@@ -2,12 +2,11 @@
 # Stage 1 compiles a static binary; stage 2 holds that binary alone, in one layer, on an empty base.
 FROM --platform=$BUILDPLATFORM minimal-image-builder/rust:local AS build
 ARG TARGETPLATFORM
-RUN [ "$TARGETPLATFORM" = linux/arm64 ] || { echo "minimal-image: this Dockerfile compiles for linux/arm64, but the build is for ${TARGETPLATFORM:-an unknown platform}; build it with BuildKit and --platform linux/arm64, or render it for that platform" >&2; exit 1; } && for t in $(rustc -vV | sed -n 's/^host: .*-gnu$/aarch64-linux-gnu-gcc/p'); do command -v "$t" >/dev/null || { echo "minimal-image: the builder has no $t to compile for linux/arm64; use a builder image with the linux/arm64 cross toolchain (see the README)" >&2; exit 1; }; done
 WORKDIR /src
 COPY . /src
 RUN --mount=type=cache,id=minimal-image-rust-registry-82cf06eba52bd3c6,target=/minimal-image/cache/cargo-registry,sharing=shared \
     --mount=type=cache,id=minimal-image-rust-target-57e1013ea6963d7a,target=/src/target,sharing=locked \
-    mkdir -p /minimal-image/build && export RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_BUILD_TARGET="$(rustc -vV | sed -n 's/^host: [^-]*/aarch64/p')" CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld && home="${CARGO_HOME:-$HOME/.cargo}" && mkdir -p "$home" /minimal-image/cache/cargo-registry && { [ -e "$home/registry" ] || ln -s /minimal-image/cache/cargo-registry "$home/registry"; } && find . -path ./target -prune -o -type f -exec touch {} + && cargo build --release --bin hello-rust-deps && cp "target/$CARGO_BUILD_TARGET/release/"hello-rust-deps /minimal-image/build/hello-rust-deps
+    [ "$TARGETPLATFORM" = linux/arm64 ] || { echo "minimal-image: this Dockerfile compiles for linux/arm64, but the build is for ${TARGETPLATFORM:-an unknown platform}; build it with BuildKit and --platform linux/arm64, or render it for that platform" >&2; exit 1; } && for t in $(rustc -vV | sed -n 's/^host: .*-gnu$/aarch64-linux-gnu-gcc/p'); do command -v "$t" >/dev/null || { echo "minimal-image: the builder has no $t to compile for linux/arm64; use a builder image with the linux/arm64 cross toolchain (see the README)" >&2; exit 1; }; done && mkdir -p /minimal-image/build && export RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_BUILD_TARGET="$(rustc -vV | sed -n 's/^host: [^-]*/aarch64/p')" CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld && home="${CARGO_HOME:-$HOME/.cargo}" && mkdir -p "$home" /minimal-image/cache/cargo-registry && { [ -e "$home/registry" ] || ln -s /minimal-image/cache/cargo-registry "$home/registry"; } && find . -path ./target -prune -o -type f -exec touch {} + && cargo build --release --bin hello-rust-deps && cp "target/$CARGO_BUILD_TARGET/release/"hello-rust-deps /minimal-image/build/hello-rust-deps
 RUN sh -c 'f="$1"; \
     fail() { echo "minimal-image: $f is not a static binary: $*" >&2; exit 1; }; \
     u() { od -An -v -j "$1" -N "$2" -t "u$2" "$f" | tr -d " \n"; }; \
@@ -34,7 +33,7 @@ RUN sh -c 'f="$1"; \
 FROM build AS facts
 RUN --mount=type=cache,id=minimal-image-rust-registry-82cf06eba52bd3c6,target=/minimal-image/cache/cargo-registry,sharing=shared \
     mkdir -p /sbom \
- && export RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_BUILD_TARGET="$(rustc -vV | sed -n 's/^host: [^-]*/aarch64/p')" CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+ && export RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_BUILD_TARGET="$(rustc -vV | sed -n 's/^host: [^-]*/aarch64/p')" CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld \
  && sh -c 'export LC_ALL=C; \
     t=$1; root=$2; name=$3; platform=$4; libc=$5; cc=$6; link=$7; shift 7; \
     o=/sbom; \

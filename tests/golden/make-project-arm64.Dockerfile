@@ -3,10 +3,9 @@
 FROM --platform=$BUILDPLATFORM debian:bookworm-slim@sha256:abd67ffcfa541b485a3dff59865ab629aa048a6c613e639d36e7456b0b229241 AS build
 ARG TARGETPLATFORM
 RUN dpkg --add-architecture arm64 && apt-get update && apt-get install -y --no-install-recommends gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-dev:arm64 make ca-certificates tzdata && rm -rf /var/lib/apt/lists/*
-RUN [ "$TARGETPLATFORM" = linux/arm64 ] || { echo "minimal-image: this Dockerfile compiles for linux/arm64, but the build is for ${TARGETPLATFORM:-an unknown platform}; build it with BuildKit and --platform linux/arm64, or render it for that platform" >&2; exit 1; } && for t in aarch64-linux-musl-gcc aarch64-linux-gnu-objcopy; do command -v "$t" >/dev/null || { echo "minimal-image: the builder has no $t to compile for linux/arm64; use a builder image with the linux/arm64 cross toolchain (see the README)" >&2; exit 1; }; done
 WORKDIR /src
 COPY . /src
-RUN mkdir -p /minimal-image/build && export CC=aarch64-linux-musl-gcc CFLAGS='-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-ident' LDFLAGS='-static -no-pie -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -s' AR=aarch64-linux-gnu-ar STRIP=aarch64-linux-gnu-strip && make
+RUN [ "$TARGETPLATFORM" = linux/arm64 ] || { echo "minimal-image: this Dockerfile compiles for linux/arm64, but the build is for ${TARGETPLATFORM:-an unknown platform}; build it with BuildKit and --platform linux/arm64, or render it for that platform" >&2; exit 1; } && for t in aarch64-linux-musl-gcc aarch64-linux-gnu-objcopy; do command -v "$t" >/dev/null || { echo "minimal-image: the builder has no $t to compile for linux/arm64; use a builder image with the linux/arm64 cross toolchain (see the README)" >&2; exit 1; }; done && mkdir -p /minimal-image/build && export CC=aarch64-linux-musl-gcc CFLAGS='-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-ident' LDFLAGS='-static -no-pie -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -s' AR=aarch64-linux-gnu-ar STRIP=aarch64-linux-gnu-strip && make
 RUN sh -c 'f="$1"; \
     fail() { echo "minimal-image: $f is not a static binary: $*" >&2; exit 1; }; \
     u() { od -An -v -j "$1" -N "$2" -t "u$2" "$f" | tr -d " \n"; }; \
