@@ -1,7 +1,7 @@
 // The structure rules `npm run structure` checks (dependency-cruiser): no import circle, data flowing one
 // way through the stages (recipe -> render -> publish -> inspect -> deploy), the ground floor importing no
 // stage, and no product file importing the harness or the tests.
-const STAGES = ["recipe", "render", "publish", "inspect", "deploy"];
+const STAGES = ["recipe", "render", "publish", "sbom", "inspect", "deploy"];
 
 /** A stage may import the stages before it; these rules forbid every import of a later one. */
 const oneWay = STAGES.flatMap((stage, i) =>
