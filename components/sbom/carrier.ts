@@ -42,6 +42,12 @@ export function carrierTag(tag: string, platform: string): string {
   return validateTag(derived, "tag");
 }
 
+/** `<server>/<repository>:<tag>` becomes `<server>/<repository>:<carrier tag>`. */
+export function carrierName(imageName: string, platform: string): string {
+  const colon = imageName.lastIndexOf(":");
+  return `${imageName.slice(0, colon)}:${carrierTag(imageName.slice(colon + 1), platform)}`;
+}
+
 /**
  * The facts files of a carrier image, keyed by their path under `/sbom/`: each layer in order, a later
  * layer's file replacing an earlier one's, whiteouts applied.
