@@ -9,11 +9,9 @@ import * as tar from "tar-stream";
 import type { ImageManifest, RegistryClient } from "../oci";
 import { formatPlatform, parsePlatform } from "../platform";
 import { validateTag } from "../reference";
+import { FACTS_DIR } from "../render";
 import { InputError } from "../validation";
 import { SbomError } from "./sbom-error";
-
-/** The folder of the carrier image that holds the facts; the keys of the facts map are relative to it. */
-export const FACTS_FOLDER = "sbom/";
 
 /** What reading a carrier may cost: it holds a few small text files. */
 export interface CarrierLimits {
@@ -72,7 +70,7 @@ export async function readCarrierFacts(
   if (facts.size === 0) {
     throw new SbomError(
       image,
-      `the SBOM carrier holds no files under /${FACTS_FOLDER}`,
+      `the SBOM carrier holds no files under ${FACTS_DIR}/`,
       "Build the carrier from the rendered Dockerfile's `sbom` target",
     );
   }
@@ -168,7 +166,7 @@ class CarrierReader {
  */
 function factChange(header: tar.Header): FactChange | undefined {
   const parts = header.name.split("/").filter((part) => part !== "" && part !== ".");
-  if (parts[0] !== FACTS_FOLDER.slice(0, -1) || parts.includes("..")) return undefined;
+  if (parts.length === 0 || `/${parts[0]}` !== FACTS_DIR || parts.includes("..")) return undefined;
   const base = parts[parts.length - 1];
   if (base === ".wh..wh..opq")
     return {

@@ -25,11 +25,6 @@ interface Inputs {
   password?: string | null;
 }
 
-/** The SBOM document's builder, as components/sbom/cyclonedx.ts exports it. */
-interface SbomRenderer {
-  buildSbom(facts: ReadonlyMap<string, Buffer>): Buffer;
-}
-
 /**
  * The compiled files of this stage, which the provider loads in the process that runs it (Pulumi's dynamic
  * provider host has no TypeScript loader): this file's compiled siblings, or, when the program runs from
@@ -51,11 +46,11 @@ function attachmentProvider(stageDir: string): pulumi.dynamic.ResourceProvider {
   return {
     async create(inputs: Inputs) {
       let attachSbom: typeof import("./attach").attachSbom;
-      let renderer: SbomRenderer;
+      let buildSbom: typeof import("./cyclonedx").buildSbom;
       try {
         /* eslint-disable @typescript-eslint/no-require-imports -- loaded where the provider runs */
         ({ attachSbom } = require(`${stageDir}/attach.js`) as typeof import("./attach"));
-        renderer = require(`${stageDir}/cyclonedx.js`) as SbomRenderer;
+        ({ buildSbom } = require(`${stageDir}/cyclonedx.js`) as typeof import("./cyclonedx"));
         /* eslint-enable @typescript-eslint/no-require-imports */
       } catch (error) {
         throw new Error(
@@ -71,7 +66,7 @@ function attachmentProvider(stageDir: string): pulumi.dynamic.ResourceProvider {
         carrierRef,
         subjectRef,
         ...credentials,
-        render: (facts) => renderer.buildSbom(facts),
+        render: buildSbom,
       });
       const subject = subjectRef.slice(0, subjectRef.indexOf("@"));
       return {
