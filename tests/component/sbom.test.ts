@@ -1,6 +1,9 @@
 // The component's SBOM resources under mocks: a carrier image built from the same context and Dockerfile to
 // the `sbom` target, after the image, and the attachment of its facts to the pushed digest. A preview asks
-// the registry nothing, two runs declare the same, and `recipe.sbom: false` declares neither.
+// the registry nothing, two runs declare the same, and `recipe.sbom: false` declares neither. The Docker
+// provider builds `build.target` (pulumi-docker provider/image.go: `Target: build.Target` in the engine's
+// ImageBuildOptions), pushes `imageName` as tagged (`docker.ImagePush(ctx, img.Name, …)`) and reports the
+// engine's first RepoDigest as `repoDigest`: the carrier is pushed under its own tag, and read by digest.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
