@@ -30,3 +30,4 @@ export const isStatic = pausle.isStatic;
 export const sizeReport = pausle.sizeReport;
 export const replicaNames = pausle.replicaNames;
 export const replicaPorts = pausle.replicaPorts;
+export const sbomDigest = pausle.sbomDigest;

@@ -17,6 +17,7 @@ import {
 import { formatSizeReport, ImageInspection, ImageReport } from "./inspect";
 import { buildInput, DOCKERFILE_FOLDER, dockerfilePath, validateCacheFrom, writeDockerfile } from "./publish";
 import { RecipeOptions } from "./recipe";
+import { declareSbom, wantsSbom } from "./sbom/resources";
 import { DEFAULT_PLATFORM, validatePlatform } from "./platform";
 import { pushName, RegistryInput, validateRegistry } from "./registry";
 import { describe, InputError } from "./validation";
@@ -101,6 +102,11 @@ export class MinimalImage extends pulumi.ComponentResource {
    * those through their Service.
    */
   readonly replicaPorts: pulumi.Output<Record<string, ReplicaPort[]>>;
+  /**
+   * Digest of the SBOM artifact attached to the image in the registry (`minimal-image sbom <imageRef>` prints
+   * it); undefined when `recipe.sbom` is false.
+   */
+  readonly sbomDigest: pulumi.Output<string | undefined>;
   /** Kubernetes only: the Deployment's namespace. */
   readonly namespace?: pulumi.Output<string>;
   /** Kubernetes only: pods ready as last reported by the Deployment. */
@@ -151,6 +157,22 @@ export class MinimalImage extends pulumi.ComponentResource {
       return result;
     });
 
+    // The SBOM, made from what the builder stage recorded, lives beside the image in the registry.
+    this.sbomDigest = wantsSbom(args.recipe)
+      ? declareSbom(
+          name,
+          {
+            recipe: args.recipe,
+            build,
+            imageName: plan.imageName,
+            platform,
+            subjectRef: image.repoDigest,
+            registry,
+          },
+          { parent: this, dependsOn: [image] },
+        ).sbomDigest
+      : pulumi.output<string | undefined>(undefined);
+
     // Through the checked image name too, so that a name refused once it resolves fails this output.
     this.imageRef = pulumi.all([plan.imageName, image.repoDigest]).apply(([, ref]) => ref);
     this.digest = this.imageRef.apply((ref) => ref.slice(ref.indexOf("@") + 1));
@@ -183,6 +205,7 @@ export class MinimalImage extends pulumi.ComponentResource {
       sizeReport: this.sizeReport,
       replicaNames: this.replicaNames,
       replicaPorts: this.replicaPorts,
+      sbomDigest: this.sbomDigest,
       ...(this.namespace ? { namespace: this.namespace, readyReplicas: this.readyReplicas } : {}),
     });
   }

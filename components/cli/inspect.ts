@@ -1,20 +1,9 @@
 import { Command, InvalidArgumentError } from "commander";
 import { formatSizeReport, ImageReport, inspectPlatforms, isIndexReport } from "../inspect";
-import { InputError } from "../validation";
+import { CredentialFlags, flagCredentials } from "./credentials";
 
-/** Reads all of standard input (for --password-stdin), without the trailing newline. */
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks)
-    .toString("utf8")
-    .replace(/\r?\n$/, "");
-}
-
-interface InspectFlags {
+interface InspectFlags extends CredentialFlags {
   json?: boolean;
-  username?: string;
-  passwordStdin?: boolean;
   platform?: string;
   plainHttp?: boolean;
   requireStatic?: boolean;
@@ -90,17 +79,8 @@ export function inspectCommand(): Command {
       byteCount,
     )
     .action(async (reference: string, flags: InspectFlags) => {
-      if (Boolean(flags.passwordStdin) !== Boolean(flags.username)) {
-        throw new InputError(
-          flags.username ? "--username" : "--password-stdin",
-          "goes with the other credential flag",
-          "Give both --username and --password-stdin, or neither",
-        );
-      }
-      const password = flags.passwordStdin ? await readStdin() : undefined;
       const report = await inspectPlatforms(reference, {
-        username: flags.username,
-        password,
+        ...(await flagCredentials(flags)),
         platform: flags.platform,
         plainHttp: flags.plainHttp,
         inputNames: { reference: "<image-ref>", platform: "--platform" },

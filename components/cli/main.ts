@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { dockerfileCommand } from "./dockerfile";
 import { GateError, inspectCommand } from "./inspect";
+import { sbomCommand } from "./sbom";
 import { outsideText } from "../outside-text";
 import { InputError } from "../validation";
 
@@ -17,12 +18,13 @@ function packageVersion(): string {
 /** The `minimal-image` command line. Exported so tests can run it in-process. */
 export function program(): Command {
   return new Command("minimal-image")
-    .description("Static binaries in FROM scratch images: render, inspect.")
+    .description("Static binaries in FROM scratch images: render, inspect, read the SBOM.")
     .version(packageVersion(), "-V, --version", "print the package version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .addCommand(dockerfileCommand().exitOverride())
-    .addCommand(inspectCommand().exitOverride());
+    .addCommand(inspectCommand().exitOverride())
+    .addCommand(sbomCommand().exitOverride());
 }
 
 /** Runs the CLI and returns its exit code: 0 success, 1 failure, 2 usage error. */

@@ -14,6 +14,7 @@ import {
   type ImageManifest,
   manifestProblem,
   MAX_CONFIG_BYTES,
+  MEDIA,
   MAX_INDEX_DEPTH,
   MAX_MANIFEST_BYTES,
 } from "./documents";
@@ -218,6 +219,27 @@ export class RegistryClient {
     const json = parseJson(bytes, what, this.registry);
     const own = isObject(json) && typeof json.mediaType === "string" ? outsideText(json.mediaType, 200) : "";
     return { digest, mediaType: own || served, size: bytes.length, bytes, json };
+  }
+
+  /**
+   * The referrers API's list of the artifacts whose `subject` is `digest` (distribution-spec 1.1), parsed
+   * but not yet checked; undefined when the registry has no such API: it answers 404 (registries before 1.1,
+   * Debian's docker-registry 2.8 among them), or something other than an OCI index.
+   */
+  async fetchReferrers(repository: string, digest: string): Promise<unknown> {
+    const what = `the referrers of ${repository}@${digest}`;
+    let answer: Answer;
+    try {
+      answer = await this.transport.get(repository, `/referrers/${digest}`, what, MEDIA.ociIndex);
+    } catch (err) {
+      if (err instanceof RegistryError && err.status === 404) return undefined;
+      throw err;
+    }
+    if (!(answer.response.headers.get("content-type") ?? "").startsWith(MEDIA.ociIndex)) {
+      await discard(answer);
+      return undefined;
+    }
+    return parseJson(await this.transport.readBody(answer, MAX_MANIFEST_BYTES, what), what, this.registry);
   }
 
   /**

@@ -385,6 +385,7 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
     setup: strings("setup", checkShellSnippet),
     extras: extras as Extra[] | undefined,
     entrypointArgs: strings("entrypointArgs"),
+    // Narrowed above; said again for the TypeScript that Pulumi's ts-node 7 runs programs with.
     sbom,
   };
 }

@@ -20,6 +20,8 @@ export interface LocalBuildOptions {
   /** e.g. `linux/amd64`. Default: the engine's own platform. */
   platform?: string;
   buildArgs?: Record<string, string>;
+  /** The stage to build, as `docker build --target`; default the last one. */
+  target?: string;
   /** Images to take build cache from, as `docker build --cache-from`. */
   cacheFrom?: string[];
   /** Build every step afresh, ignoring the engine's cache (a cold build). Default false. */
@@ -131,6 +133,7 @@ export async function buildContext(
       version: options.builder === "classic" ? "1" : "2",
       platform: options.platform,
       buildargs: options.buildArgs,
+      target: options.target,
       nocache: options.noCache ?? false,
       // The engine takes the list JSON-encoded.
       cachefrom: options.cacheFrom?.length ? JSON.stringify(options.cacheFrom) : undefined,

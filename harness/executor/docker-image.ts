@@ -14,6 +14,7 @@ const BUILD_KEYS = [
   "args",
   "builderVersion",
   "platform",
+  "target",
   "cacheFrom",
   "contextDigest",
 ];
@@ -126,6 +127,8 @@ export const dockerImage: ResourceKind = {
         builder: build.builderVersion === "BuilderV1" ? "classic" : "buildkit",
         platform: build.platform as string,
         buildArgs: build.args as Record<string, string> | undefined,
+        // The provider passes build.target to the engine's build as `target` (pulumi-docker provider/image.go).
+        target: typeof build.target === "string" ? build.target : undefined,
         cacheFrom,
         docker,
         progress: steps,

@@ -154,9 +154,11 @@ describe("MinimalImage through the component provider's construct (other languag
         "docker:index/container:Container::pausle-G-0",
         "docker:index/container:Container::pausle-G-1",
         "docker:index/image:Image::pausle",
+        "docker:index/image:Image::pausle-sbom-facts",
         "docker:index/network:Network::pausle-net",
         "docker:index/remoteImage:RemoteImage::pausle-G-image",
         "pulumi-nodejs:dynamic/minimal-image:ImageInspection::pausle-inspection",
+        "pulumi-nodejs:dynamic/minimal-image:SbomAttachment::pausle-sbom",
         "pulumi:providers:docker::pausle-pull",
       ],
     );

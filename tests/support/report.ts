@@ -38,6 +38,7 @@ export const MINIMAL_IMAGE_OUTPUTS = [
   "sizeReport",
   "replicaNames",
   "replicaPorts",
+  "sbomDigest",
   "namespace",
   "readyReplicas",
 ] as const;
