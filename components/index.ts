@@ -1,6 +1,6 @@
 /**
  * minimal-image: static binaries in `FROM scratch` images, built, pushed, inspected and run with Pulumi.
- * Stages, each usable alone: recipe -> render -> publish -> inspect -> deploy, over the ground floor's
+ * Stages, each usable alone: recipe -> render -> publish -> sbom -> inspect -> deploy, over the ground floor's
  * platform, reference, registry and validation modules and the OCI registry client.
  */
 export { MinimalImage, MinimalImageArgs, MinimalImageOptions } from "./minimal-image";
@@ -20,5 +20,6 @@ export * from "./oci";
 export * from "./recipe";
 export * from "./render";
 export * from "./publish";
+export * from "./sbom";
 export * from "./inspect";
 export * from "./deploy";

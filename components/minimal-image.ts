@@ -17,7 +17,7 @@ import {
 import { formatSizeReport, ImageInspection, ImageReport } from "./inspect";
 import { buildInput, DOCKERFILE_FOLDER, dockerfilePath, validateCacheFrom, writeDockerfile } from "./publish";
 import { RecipeOptions } from "./recipe";
-import { declareSbom, wantsSbom } from "./sbom/resources";
+import { declareSbom, wantsSbom } from "./sbom";
 import { DEFAULT_PLATFORM, validatePlatform } from "./platform";
 import { pushName, RegistryInput, validateRegistry } from "./registry";
 import { describe, InputError } from "./validation";

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { readAttachedSbom } from "../sbom/read";
+import { readAttachedSbom } from "../sbom";
 import { CredentialFlags, flagCredentials } from "./credentials";
 
 interface SbomFlags extends CredentialFlags {
