@@ -84,6 +84,29 @@ describe("deploy: kubernetesReplicaSpec", () => {
     assert.deepEqual(pod.nodeSelector, { "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64" });
   });
 
+  it("schedules an index's replicas onto nodes of every architecture built, and no other", () => {
+    const pod = spec({ platform: ["linux/amd64", "linux/arm64"] }).deployment.spec.template.spec;
+    assert.deepEqual(pod.nodeSelector, { "kubernetes.io/os": "linux" });
+    assert.deepEqual(pod.affinity, {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: "kubernetes.io/arch", operator: "In", values: ["amd64", "arm64"] }] },
+          ],
+        },
+      },
+    });
+    assertRestrictedPodSpec(pod);
+    // A list of one is that platform's selector, as before.
+    const one = spec({ platform: ["linux/arm64"] }).deployment.spec.template.spec;
+    assert.deepEqual(one.nodeSelector, { "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64" });
+    assert.equal(one.affinity, undefined);
+  });
+
+  it("refuses platforms of two operating systems, which one pod template cannot select", () => {
+    assertInputError(() => spec({ platform: ["linux/amd64", "windows/amd64"] }), "platform");
+  });
+
   it("refuses a tag, with or without a digest, and a bad reference", () => {
     const err = assertInputError(() => spec({ imageRef: "127.0.0.1:5000/team/pausle:v1" }), "imageRef");
     assert.match(err.message, /not pinned by digest/);
