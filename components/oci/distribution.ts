@@ -1,6 +1,7 @@
 /**
  * The OCI distribution protocol over {@link RegistryTransport}: manifests and indexes resolved to one
- * platform's image, blobs read by digest and verified, and every answer checked against the digest asked for.
+ * platform's image, blobs read by digest and verified, and every answer checked against the digest asked for;
+ * blobs and manifests written, each checked against the digest the registry says it stored.
  */
 import { createHash, type Hash } from "node:crypto";
 import { Readable, Transform, pipeline } from "node:stream";
@@ -16,8 +17,30 @@ import {
   MAX_INDEX_DEPTH,
   MAX_MANIFEST_BYTES,
 } from "./documents";
-import { parseJson, RegistryError, type RegistryOptions, RegistryTransport } from "./transport";
+import {
+  type Answer,
+  discard,
+  parseJson,
+  RegistryError,
+  type RegistryOptions,
+  RegistryTransport,
+} from "./transport";
 import { isDigest } from "../reference";
+import { isObject } from "../validation";
+
+function sha256Digest(bytes: Buffer): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** A manifest or index as the registry serves it: its exact bytes, their digest and size, and its parse. */
+export interface FetchedManifest {
+  digest: string;
+  /** The document's own `mediaType`, else the Content-Type it was served with. */
+  mediaType: string;
+  size: number;
+  bytes: Buffer;
+  json: unknown;
+}
 
 /** An image manifest and the digests that identify it. */
 export interface ResolvedImage {
@@ -169,18 +192,111 @@ export class RegistryClient {
     );
   }
 
-  private async fetchManifest(
-    repository: string,
-    reference: string,
-  ): Promise<{ digest: string; json: unknown }> {
+  /** Fetches the manifest or index `reference` (tag or digest) names, bounded and checked against a digest. */
+  async fetchManifest(repository: string, reference: string): Promise<FetchedManifest> {
     const what = `manifest "${reference}" of repository "${repository}"`;
     const answer = await this.transport.get(repository, `/manifests/${reference}`, what, ACCEPT);
+    const served = outsideText(answer.response.headers.get("content-type") ?? "", 200);
     const bytes = await this.transport.readBody(answer, MAX_MANIFEST_BYTES, what);
     // The digest of the bytes as served is the manifest's identity; a pinned digest must match it.
-    const digest = isDigest(reference)
-      ? this.checkDigest(bytes, reference, what)
-      : `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-    return { digest, json: parseJson(bytes, what, this.registry) };
+    const digest = isDigest(reference) ? this.checkDigest(bytes, reference, what) : sha256Digest(bytes);
+    const json = parseJson(bytes, what, this.registry);
+    const own = isObject(json) && typeof json.mediaType === "string" ? outsideText(json.mediaType, 200) : "";
+    return { digest, mediaType: own || served, size: bytes.length, bytes, json };
+  }
+
+  /**
+   * Uploads a small blob (a manifest's config, an SBOM) unless the repository has it already, in the two
+   * steps every registry supports: POST opens an upload, PUT to the location it hands out closes it with
+   * the digest. Returns the digest.
+   */
+  async putBlob(repository: string, bytes: Buffer): Promise<string> {
+    const digest = sha256Digest(bytes);
+    const what = `blob ${digest} of repository "${repository}"`;
+    const head = `/v2/${repository}/blobs/${digest}`;
+    try {
+      await discard(await this.transport.request(repository, head, what, { method: "HEAD", access: "push" }));
+      return digest;
+    } catch (err) {
+      if (!(err instanceof RegistryError && err.status === 404)) throw err;
+    }
+    const opened = await this.transport.request(repository, `/v2/${repository}/blobs/uploads/`, what, {
+      method: "POST",
+      access: "push",
+    });
+    const location = opened.response.headers.get("location");
+    await discard(opened);
+    if (!location) {
+      throw new RegistryError(
+        this.registry,
+        `opened an upload of ${what} without a Location to send it to`,
+        "Check that the address is an OCI registry that accepts pushes",
+      );
+    }
+    const closed = await this.transport.request(repository, location, what, {
+      method: "PUT",
+      query: { digest },
+      access: "push",
+      contentType: "application/octet-stream",
+      body: bytes,
+    });
+    this.checkStored(closed, digest, what);
+    await discard(closed);
+    return digest;
+  }
+
+  /**
+   * Puts a manifest or index under `reference` (a tag, or its own digest), after the blobs and manifests it
+   * refers to. Returns its digest, which the registry must confirm.
+   */
+  async putManifest(
+    repository: string,
+    reference: string,
+    bytes: Buffer,
+    mediaType: string,
+  ): Promise<string> {
+    const digest = sha256Digest(bytes);
+    const what = `manifest "${reference}" of repository "${repository}"`;
+    if (isDigest(reference) && reference !== digest) {
+      throw new RegistryError(
+        this.registry,
+        `${what} cannot be put: its bytes have digest ${digest}`,
+        "Put a manifest under its own digest, or under a tag",
+      );
+    }
+    if (bytes.length > MAX_MANIFEST_BYTES) {
+      throw new RegistryError(
+        this.registry,
+        `${what} is ${bytes.length} bytes, more than the ${MAX_MANIFEST_BYTES} registries accept`,
+        "Put a smaller manifest",
+      );
+    }
+    const stored = await this.transport.request(
+      repository,
+      `/v2/${repository}/manifests/${reference}`,
+      what,
+      {
+        method: "PUT",
+        access: "push",
+        contentType: mediaType,
+        body: bytes,
+      },
+    );
+    this.checkStored(stored, digest, what);
+    await discard(stored);
+    return digest;
+  }
+
+  /** A registry that names another digest for what it stored than the bytes sent has altered them. */
+  private checkStored(answer: Answer, digest: string, what: string): void {
+    const named = answer.response.headers.get("docker-content-digest");
+    if (named !== null && named !== digest) {
+      throw new RegistryError(
+        this.registry,
+        `stored ${what} as ${outsideText(named, 150)}, not as the ${digest} sent`,
+        "The registry or a proxy altered the upload; check their configuration",
+      );
+    }
   }
 
   /** `digest` is already validated: the reference parser and `isDescriptor` accept only DIGEST. */

@@ -94,6 +94,21 @@ export interface Answer {
   leftOrigin: boolean;
 }
 
+/**
+ * A request beyond a plain read: its method, a body to send (small: manifests and SBOMs, resent as is after
+ * an authentication challenge), and whether it needs push access, which decides the token scope asked for
+ * and what a refusal says.
+ */
+export interface RequestOptions {
+  method?: "GET" | "HEAD" | "POST" | "PUT";
+  accept?: string;
+  contentType?: string;
+  body?: Buffer;
+  /** Query parameters added to the URL, e.g. an upload's `digest`. */
+  query?: Record<string, string>;
+  access?: "pull" | "push";
+}
+
 /** Parses `Bearer realm="…",service="…"` into its scheme and parameters. */
 function parseChallenge(header: string): { scheme: string; params: Record<string, string> } {
   const space = header.indexOf(" ");
@@ -127,18 +142,28 @@ export class RegistryTransport {
 
   /** GET `/v2/<repository><path>`, answering an auth challenge once, and failing with a clear error. */
   async get(repository: string, path: string, what: string, accept: string): Promise<Answer> {
-    const url = `${this.base}/v2/${repository}${path}`;
-    let answer = await this.send(url, this.headers(repository, accept), what);
+    return this.request(repository, `/v2/${repository}${path}`, what, { accept });
+  }
+
+  /**
+   * A request to a path of this registry (`/v2/…`, or an upload location it handed out, which must be on
+   * its own origin), answering an auth challenge once. Any 2xx is returned; anything else fails clearly.
+   */
+  async request(repository: string, target: string, what: string, options: RequestOptions): Promise<Answer> {
+    const url = this.ownUrl(target, what);
+    for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
+    const access = options.access ?? "pull";
+    let answer = await this.send(url, this.init(repository, options), what);
     if (answer.response.status === 401) {
       await discard(answer);
       this.checkChallengeOrigin(answer, what);
-      const header = await this.authenticate(repository, answer.response);
+      const header = await this.authenticate(repository, answer.response, access);
       this.authorization.set(repository, header);
-      answer = await this.send(url, this.headers(repository, accept), what);
+      answer = await this.send(url, this.init(repository, options), what);
       if (answer.response.status === 401) {
         await discard(answer);
         this.checkChallengeOrigin(answer, what);
-        throw this.credentialsError(repository, header.startsWith("Basic") ? "rejected" : "denied");
+        throw this.credentialsError(repository, header.startsWith("Basic") ? "rejected" : "denied", access);
       }
     }
     const { status } = answer.response;
@@ -162,8 +187,8 @@ export class RegistryTransport {
         this.registry,
         `refused access to ${what} (HTTP 403${detail.message ? `: ${detail.message}` : ""})`,
         this.options.username !== undefined
-          ? `Grant user "${this.options.username}" pull access to "${repository}"`
-          : "Set registry.username and registry.password for an account with pull access",
+          ? `Grant user "${this.options.username}" ${access} access to "${repository}"`
+          : `Set registry.username and registry.password for an account with ${access} access`,
         403,
         detail.full,
       );
@@ -191,9 +216,46 @@ export class RegistryTransport {
     );
   }
 
-  private headers(repository: string, accept: string): Record<string, string> {
+  /**
+   * The URL of a path on this registry. Upload locations come from the registry's answers: one on another
+   * origin would receive the credentials, so it is refused.
+   */
+  private ownUrl(target: string, what: string): URL {
+    let url: URL;
+    try {
+      url = new URL(target, this.base);
+    } catch {
+      throw new RegistryError(
+        this.registry,
+        `handed out "${outsideText(target, 100)}" for ${what}, which is not a URL`,
+        "Check the registry's configuration",
+      );
+    }
+    if (url.origin !== this.base || url.username || url.password) {
+      throw new RegistryError(
+        this.registry,
+        `handed out ${url.protocol}//${url.host} for ${what}, another origin than ${this.base}: credentials are sent only to the registry itself`,
+        "Configure the registry to hand out upload locations on its own address",
+      );
+    }
+    return url;
+  }
+
+  private init(
+    repository: string,
+    options: RequestOptions,
+  ): RequestInit & { headers: Record<string, string> } {
     const auth = this.authorization.get(repository);
-    return { accept, ...(auth ? { authorization: auth } : {}) };
+    return {
+      method: options.method ?? "GET",
+      headers: {
+        accept: options.accept ?? "*/*",
+        ...(options.contentType ? { "content-type": options.contentType } : {}),
+        ...(auth ? { authorization: auth } : {}),
+      },
+      // A plain Uint8Array: every version of fetch's types takes it as a body, not all take a Buffer.
+      ...(options.body ? { body: new Uint8Array(options.body) } : {}),
+    };
   }
 
   /**
@@ -201,7 +263,11 @@ export class RegistryTransport {
    * A bearer token is fetched for this repository from the realm the challenge names, and is sent only
    * back to the registry, never to the realm or anywhere a redirect leads.
    */
-  private async authenticate(repository: string, response: Response): Promise<string> {
+  private async authenticate(
+    repository: string,
+    response: Response,
+    access: "pull" | "push",
+  ): Promise<string> {
     const { username, password } = this.options;
     const hasCredentials = username !== undefined && password !== undefined;
     const basic = hasCredentials
@@ -210,7 +276,7 @@ export class RegistryTransport {
     const challenge = response.headers.get("www-authenticate") ?? "";
     const { scheme, params } = parseChallenge(challenge);
     if (scheme === "basic") {
-      if (!basic) throw this.credentialsError(repository, "missing");
+      if (!basic) throw this.credentialsError(repository, "missing", access);
       return basic;
     }
     if (scheme !== "bearer" || !params.realm) {
@@ -224,12 +290,19 @@ export class RegistryTransport {
     }
     const tokenUrl = this.tokenRealm(params.realm, challenge);
     if (params.service) tokenUrl.searchParams.set("service", params.service);
-    tokenUrl.searchParams.set("scope", params.scope ?? `repository:${repository}:pull`);
+    tokenUrl.searchParams.set(
+      "scope",
+      params.scope ?? `repository:${repository}:${access === "push" ? "pull,push" : "pull"}`,
+    );
     const what = `a token from ${tokenUrl.origin}`;
-    const answer = await this.send(tokenUrl.toString(), basic ? { authorization: basic } : {}, what);
+    const answer = await this.send(
+      tokenUrl,
+      { method: "GET", headers: basic ? { authorization: basic } : {} },
+      what,
+    );
     if (answer.response.status === 401) {
       await discard(answer);
-      throw this.credentialsError(repository, basic ? "rejected" : "missing");
+      throw this.credentialsError(repository, basic ? "rejected" : "missing", access);
     }
     if (answer.response.status !== 200) {
       const detail = await this.errorDetail(answer);
@@ -301,12 +374,17 @@ export class RegistryTransport {
     return url;
   }
 
-  private credentialsError(repository: string, kind: "missing" | "rejected" | "denied"): RegistryError {
+  private credentialsError(
+    repository: string,
+    kind: "missing" | "rejected" | "denied",
+    access: "pull" | "push",
+  ): RegistryError {
     const user = this.options.username;
+    const verb = access === "push" ? "push to" : "read";
     if (kind === "missing" || user === undefined) {
       return new RegistryError(
         this.registry,
-        `needs credentials to read repository "${repository}" (or the repository does not exist)`,
+        `needs credentials to ${verb} repository "${repository}" (or the repository does not exist)`,
         "Set registry.username and registry.password",
         401,
       );
@@ -322,7 +400,7 @@ export class RegistryTransport {
     return new RegistryError(
       this.registry,
       `accepted user "${user}" but denied access to repository "${repository}" (or it does not exist)`,
-      `Check the repository name and that "${user}" may pull it`,
+      `Check the repository name and that "${user}" may ${access} it`,
       401,
     );
   }
@@ -331,8 +409,12 @@ export class RegistryTransport {
    * One request with manual redirects. Once a redirect leaves the requested origin, the rest of the chain
    * gets no credentials, even if it comes back.
    */
-  private async send(url: string, headers: Record<string, string>, what: string): Promise<Answer> {
-    let current = new URL(url);
+  private async send(
+    url: URL,
+    init: RequestInit & { headers: Record<string, string> },
+    what: string,
+  ): Promise<Answer> {
+    let current = url;
     const origin = current.origin;
     let leftOrigin = false;
     const watchdog = new Watchdog(
@@ -357,7 +439,8 @@ export class RegistryTransport {
       let response: Response;
       try {
         response = await fetch(current, {
-          headers: leftOrigin ? { accept: headers.accept ?? "*/*" } : headers,
+          ...init,
+          headers: leftOrigin ? { accept: init.headers.accept ?? "*/*" } : init.headers,
           redirect: "manual",
           signal: watchdog.signal,
         });
@@ -516,7 +599,8 @@ export function parseJson(bytes: Buffer, what: string, registry: string): unknow
   }
 }
 
-async function discard({ response, watchdog }: Answer): Promise<void> {
+/** Lets go of an answer whose body is of no interest (a challenge, a HEAD, a 201), freeing its connection. */
+export async function discard({ response, watchdog }: Answer): Promise<void> {
   watchdog.stop();
   await response.body?.cancel();
 }

@@ -3,7 +3,7 @@ import Docker from "dockerode";
 import { dockerContainer } from "./docker-container";
 import { dockerImage } from "./docker-image";
 import { dockerRemoteImage } from "./docker-remote-image";
-import { dynamicInspection, INSPECTION_TYPE } from "./dynamic-inspection";
+import { DYNAMIC_TYPE_PREFIX, dynamicResource } from "./dynamic-resource";
 import { Created, KindContext, Registration, ResourceKind } from "./kind";
 import { StepReporter } from "../engine/progress";
 import { dockerNetwork, kubernetesObject, providerResource } from "./others";
@@ -16,12 +16,25 @@ const KINDS: Record<string, ResourceKind> = {
   "docker:index/remoteImage:RemoteImage": dockerRemoteImage,
   "docker:index/container:Container": dockerContainer,
   "docker:index/network:Network": dockerNetwork,
-  [INSPECTION_TYPE]: dynamicInspection,
 };
+
+/** A preview's outputs: the inputs, with what only the operation would know unknown. */
+function planned(
+  kind: ResourceKind,
+  inputs: Record<string, unknown>,
+  old: ResourceState | undefined,
+  unknown: unknown,
+): Record<string, unknown> {
+  const outputs: Record<string, unknown> = { ...inputs };
+  const fromProvider = kind.providerOutputsUnknown ? Object.keys(old?.outputs ?? {}) : [];
+  for (const key of [...kind.computed, ...fromProvider]) if (!(key in inputs)) outputs[key] = unknown;
+  return outputs;
+}
 
 function kindOf(type: string): ResourceKind {
   if (type.startsWith("pulumi:providers:")) return providerResource;
   if (type.startsWith("kubernetes:")) return kubernetesObject;
+  if (type.startsWith(DYNAMIC_TYPE_PREFIX)) return dynamicResource;
   const kind = KINDS[type];
   if (!kind) throw new Error(`local executor: ${type} is not carried out by the local executor`);
   return kind;
@@ -178,9 +191,7 @@ export class Executor {
         operation,
         inputs: redactLike(registration.inputs, registration.inputs),
       });
-      const planned: Record<string, unknown> = { ...registration.inputs };
-      for (const key of kind.computed) planned[key] = unknown;
-      return { id: old?.id ?? "", outputs: planned };
+      return { id: old?.id ?? "", outputs: planned(kind, registration.inputs, old, unknown) };
     }
     const withSecrets = registration.inputs;
     const plainInputs = mapSecrets(withSecrets, reveal) as Record<string, unknown>;
@@ -201,9 +212,7 @@ export class Executor {
     const operation: Operation = !old ? "create" : kind.updatesInPlace ? "update" : "replace";
     if (this.preview) {
       record(operation);
-      const planned: Record<string, unknown> = { ...checked };
-      for (const key of kind.computed) planned[key] = unknown;
-      return { id: old?.id ?? "", outputs: planned };
+      return { id: old?.id ?? "", outputs: planned(kind, checked, old, unknown) };
     }
     let created: Created;
     if (operation === "replace" && old && (kind.deleteBeforeReplace || reg.deleteBeforeReplace)) {

@@ -63,6 +63,8 @@ export interface ResourceKind {
   deleteBeforeReplace: boolean;
   /** Output keys a preview cannot know before the resource exists. */
   computed: string[];
+  /** In a preview, every output of the last operation that is not an input is unknown too. */
+  providerOutputsUnknown?: boolean;
   create(
     registration: Registration,
     checked: Record<string, unknown>,

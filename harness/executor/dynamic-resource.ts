@@ -2,8 +2,8 @@ import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceKind } from "./kind";
 
-/** The one dynamic resource the executor carries out: the component's recorded inspection. */
-export const INSPECTION_TYPE = "pulumi-nodejs:dynamic/minimal-image:ImageInspection";
+/** The package's dynamic resources (the inspection, the index, the SBOM attachment) share this type prefix. */
+export const DYNAMIC_TYPE_PREFIX = "pulumi-nodejs:dynamic/minimal-image:";
 
 /** Where the Node SDK puts a dynamic resource's serialized provider among its inputs. */
 const PROVIDER_KEY = "__provider";
@@ -16,7 +16,7 @@ const PROVIDER_KEY = "__provider";
 function loadProvider(inputs: Record<string, unknown>, programDir: string): pulumi.dynamic.ResourceProvider {
   const text = inputs[PROVIDER_KEY];
   if (typeof text !== "string")
-    throw new Error(`local executor: ${INSPECTION_TYPE} has no serialized provider`);
+    throw new Error("local executor: a minimal-image dynamic resource has no serialized provider");
   const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [programDir] }));
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- resolved from the program's @pulumi/pulumi
   const requireFromString = require(require.resolve("require-from-string", { paths: [pulumiDir] })) as (
@@ -31,15 +31,17 @@ function providerInputs(inputs: Record<string, unknown>): Record<string, unknown
 }
 
 /**
- * The component's `ImageInspection` (a Node dynamic resource), carried out as the dynamic provider host
+ * A dynamic resource of the package (a Node dynamic resource), carried out as the dynamic provider host
  * does: Diff and Create are the serialized provider's own, against the state Create returned; a change of
- * the provider's text alone is no change (the host ignores it too). Its `report` is unknown in a preview.
+ * the provider's text alone is no change (the host ignores it too). In a preview, whatever its provider
+ * returned beside the inputs is unknown.
  */
-export const dynamicInspection: ResourceKind = {
+export const dynamicResource: ResourceKind = {
   updatesInPlace: false,
   deleteBeforeReplace: false,
   diffsReadBack: true,
-  computed: ["report"],
+  computed: [],
+  providerOutputsUnknown: true,
 
   async check({ inputs }) {
     return inputs;
@@ -53,9 +55,9 @@ export const dynamicInspection: ResourceKind = {
     return (await provider.diff("", olds, news)).changes === false;
   },
 
-  async create(_registration, checked, context) {
+  async create(registration, checked, context) {
     const provider = loadProvider(checked, context.programDir);
-    context.progress(`inspecting ${String(checked.imageRef)}`);
+    context.progress(`${registration.type.slice(DYNAMIC_TYPE_PREFIX.length)} ${registration.name}`);
     const { id, outs } = await provider.create(providerInputs(checked));
     return { id, outputs: { ...outs, [PROVIDER_KEY]: checked[PROVIDER_KEY] } };
   },
