@@ -2,15 +2,18 @@
 // serialized provider alone, as Pulumi's dynamic provider host runs it, then pausle built for linux/amd64 and
 // linux/arm64 through the harness, with a Docker replica on this amd64 engine.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
 import { inspectImage } from "../../components/inspect";
-import { ImageIndex, OCI_INDEX_MEDIA_TYPE } from "../../components/publish";
+import { ImageIndex, OCI_INDEX_MEDIA_TYPE, pushImageIndex } from "../../components/publish";
 import { RegistryClient } from "../../components/oci";
 import { removeRepositories } from "../support/engine";
 import { LOCAL_REGISTRY, uniqueName } from "../support/env";
 import { MEDIA } from "../support/fake-registry";
 import { INDEX_TYPE, registrationsSettled, serializedProvider, setRecordingMocks } from "../support/pulumi";
+import { TestRegistry } from "../support/registry";
 import { containersOf, TestStack } from "../support/stack";
 
 // Every engine call is bounded: a hung daemon fails the test instead of stalling the run.
@@ -36,7 +39,7 @@ describe("publish: the image index on the real registry @integration", function 
   const repository = `minimal-image-test/${uniqueName("index")}`;
 
   /** Pushes a one-layer image whose config names `architecture`; returns its manifest digest. */
-  async function pushImage(architecture: string): Promise<string> {
+  async function pushImage(architecture: string, to = client): Promise<string> {
     const layer = Buffer.from(`layer of ${architecture}`);
     const config = Buffer.from(JSON.stringify({ architecture, os: "linux", rootfs: { type: "layers" } }));
     const manifest = {
@@ -44,14 +47,14 @@ describe("publish: the image index on the real registry @integration", function 
       mediaType: MEDIA.dockerManifest,
       config: {
         mediaType: MEDIA.dockerConfig,
-        digest: await client.putBlob(repository, config),
+        digest: await to.putBlob(repository, config),
         size: config.length,
       },
       layers: [
-        { mediaType: MEDIA.dockerLayer, digest: await client.putBlob(repository, layer), size: layer.length },
+        { mediaType: MEDIA.dockerLayer, digest: await to.putBlob(repository, layer), size: layer.length },
       ],
     };
-    return client.putManifest(
+    return to.putManifest(
       repository,
       architecture,
       Buffer.from(JSON.stringify(manifest)),
@@ -104,6 +107,39 @@ describe("publish: the image index on the real registry @integration", function 
     assert.equal(resolved.manifestDigest, arm64);
     const again = await provider.create(inputs);
     assert.equal(again.outs.digest, digest, "the same images give the same index bytes");
+  });
+
+  it("authenticates with the given credentials, else docker login's, and never shows the password", async () => {
+    const login = { username: "ci", password: "index-hunter2" };
+    const locked = await TestRegistry.start(login);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-index-"));
+    try {
+      const amd64 = await pushImage("amd64", new RegistryClient(locked.host, login));
+      const request = {
+        imageName: `${locked.host}/${repository}:v1`,
+        manifests: [{ platform: "linux/amd64", imageRef: `${locked.host}/${repository}@${amd64}` }],
+      };
+      const provider = await indexProvider();
+      const pushed = await provider.create({ ...request, ...login });
+      assert.ok(!JSON.stringify(pushed.outs).includes(login.password), "not in the outputs");
+      const wrong = "wrong-hunter3";
+      await assert.rejects(
+        provider.create({ ...request, username: "ci", password: wrong }),
+        (error: Error) => {
+          assert.match(error.message, /registry\.username|credentials|denied|rejected/i);
+          assert.ok(!error.message.includes(wrong), "not in the error");
+          return true;
+        },
+      );
+      // Without credentials, those `docker login` stored, as the provider's push uses them.
+      const auth = Buffer.from(`${login.username}:${login.password}`).toString("base64");
+      const dockerConfig = path.join(work, "config.json");
+      fs.writeFileSync(dockerConfig, JSON.stringify({ auths: { [locked.host]: { auth } } }));
+      assert.equal((await pushImageIndex({ ...request, dockerConfig })).digest, pushed.outs.digest);
+    } finally {
+      await locked.remove();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it("refuses an image outside the index's repository, naming the platform", async () => {
