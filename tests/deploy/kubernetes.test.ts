@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import {
   DIGEST_ANNOTATION,
   dockerConfigJson,
@@ -97,6 +98,16 @@ describe("deploy: kubernetesReplicaSpec", () => {
       },
     });
     assertRestrictedPodSpec(pod);
+    // The API server's own schema accepts it (and refuses a term that is not a list, so it does check).
+    const deployment = spec({ platform: ["linux/amd64", "linux/arm64"] }).deployment;
+    new Deployment(deployment).validate();
+    const broken = structuredClone(deployment) as unknown as {
+      spec: { template: { spec: { affinity: unknown } } };
+    };
+    broken.spec.template.spec.affinity = {
+      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: "x" },
+    };
+    assert.throws(() => new Deployment(broken as never).validate());
     // A list of one is that platform's selector, as before.
     const one = spec({ platform: ["linux/arm64"] }).deployment.spec.template.spec;
     assert.deepEqual(one.nodeSelector, { "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64" });
