@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
+import type { StackRunResult } from "../../harness/executor";
 import { inspectImage } from "../../components/inspect";
 import { ImageIndex, OCI_INDEX_MEDIA_TYPE, pushImageIndex } from "../../components/publish";
 import { RegistryClient } from "../../components/oci";
@@ -208,13 +209,13 @@ describe("platforms: pausle for linux/amd64 and linux/arm64 through the harness 
     assert.equal(containers[0].Image, amd64Manifest.manifest.config.digest);
     assert.equal(containers[0].State.Running, true);
 
+    const changes = (run: StackRunResult) =>
+      run.records
+        .filter((record) => !["same", "component"].includes(record.operation))
+        .map((record) => `${record.operation} ${record.name}`);
+    assert.deepEqual(changes(await stack.run(config, { preview: true })), [], "a preview plans nothing");
     const second = await stack.run(config);
-    const changed = second.records.filter((record) => !["same", "component"].includes(record.operation));
-    assert.deepEqual(
-      changed.map((record) => `${record.operation} ${record.name}`),
-      [],
-      "a second run changes nothing",
-    );
+    assert.deepEqual(changes(second), [], "a second run changes nothing");
     assert.equal(second.outputs.imageRef, imageRef);
   });
 });
