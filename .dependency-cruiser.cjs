@@ -1,7 +1,7 @@
 // The structure rules `npm run structure` checks (dependency-cruiser): no import circle, data flowing one
-// way through the stages (recipe -> render -> publish -> inspect -> deploy), the ground floor importing no
+// way through the stages (recipe -> render -> publish -> sbom -> inspect -> deploy), the ground floor importing no
 // stage, and no product file importing the harness or the tests.
-const STAGES = ["recipe", "render", "publish", "inspect", "deploy"];
+const STAGES = ["recipe", "render", "publish", "sbom", "inspect", "deploy"];
 
 /** A stage may import the stages before it; these rules forbid every import of a later one. */
 const oneWay = STAGES.flatMap((stage, i) =>
@@ -30,13 +30,15 @@ module.exports = {
         "platform, reference, registry, validation, outside-text and the OCI client are used by every stage",
       severity: "error",
       from: { path: "^components/((platform|reference|registry|validation|outside-text)\\.ts$|oci/)" },
-      to: { path: "^components/(recipe|render|publish|inspect|deploy|cli)/|^components/minimal-image\\.ts$" },
+      to: {
+        path: "^components/(recipe|render|publish|sbom|inspect|deploy|cli)/|^components/minimal-image\\.ts$",
+      },
     },
     {
       name: "stages-import-neither-component-nor-cli",
       comment: "the component and the CLI are wiring on top of the stages",
       severity: "error",
-      from: { path: "^components/(recipe|render|publish|inspect|deploy)/" },
+      from: { path: "^components/(recipe|render|publish|sbom|inspect|deploy)/" },
       to: { path: "^components/(cli/|minimal-image\\.ts$|index\\.ts$)" },
     },
     {

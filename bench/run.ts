@@ -5,7 +5,9 @@
  * hello-rust-deps; measures each one's sizes, build, push and package overhead times, and the memory of one
  * running replica. Rebuild benchmark (issues 12 and 20): for pausle, hello-go, hello-rust and hello-rust-deps
  * (with each `cargoLto` mode: fat, thin, off), a cold build with empty toolchain caches, a warm one, and one
- * after a one-line source change, in a copy of the example; then the size of the caches.
+ * after a one-line source change, in a copy of the example; then the size of the caches. Cross builds
+ * (issue 21, bench/cross.ts): pausle (musl, glibc), hello-go, hello-rust and hello-rust-deps built for
+ * linux/amd64 and, cross-compiled, linux/arm64, interleaved and repeated; sizes per platform and the ratio.
  *
  *   npm run bench -- --json      (npm -s, or tsx bench/run.ts --json, for JSON alone on stdout)
  *
@@ -29,6 +31,18 @@ import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../tests/support/env
 import { imageFiles } from "../tests/support/engine";
 import { containersOf, TestStack } from "../tests/support/stack";
 import {
+  BenchPlatform,
+  CROSS_ROUNDS,
+  CROSS_SUBJECTS,
+  CrossResult,
+  crossResult,
+  CrossSubject,
+  formatCross,
+  PLATFORMS,
+  PlatformFigures,
+  slowCrossBuilds,
+} from "./cross";
+import {
   formatMachine,
   logger,
   MachineInfo,
@@ -37,6 +51,7 @@ import {
   progress,
   removeReplicaStack,
   replicaStack,
+  round,
   runBench,
   sleep,
   vmRssKb,
@@ -223,6 +238,8 @@ export interface BenchResults {
   compilers?: Record<string, string>;
   images: Record<string, ImageResult>;
   rebuilds: Record<string, RebuildResult>;
+  /** Each program for linux/amd64 and, cross-compiled, linux/arm64. */
+  cross?: Record<string, CrossResult>;
   buildCache: BuildCacheUse;
 }
 
@@ -241,7 +258,6 @@ const folders = new Set<string>();
 /** Build cache records that are not this run's: present when it started. */
 let earlierCacheRecords: Set<string> | undefined;
 
-const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 const secondsSince = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 /** Runs `fn`, returning its value and the wall-clock seconds it took. */
@@ -372,8 +388,62 @@ async function assertStatic(tag: string, binary: string, what: string): Promise<
   }
 }
 
-function buildWithin(rendered: RenderedBuild, tag: string, noCache: boolean) {
-  return withTimeout(`build of ${tag}`, BUILD_TIMEOUT_MS, buildLocally(rendered, { tag, docker, noCache }));
+function buildWithin(rendered: RenderedBuild, tag: string, noCache: boolean, platform?: string) {
+  return withTimeout(
+    `build of ${tag}`,
+    BUILD_TIMEOUT_MS,
+    buildLocally(rendered, { tag, docker, noCache, platform }),
+  );
+}
+
+/**
+ * Cold builds of one program for each platform, interleaved round by round (see `formatCross`), then the
+ * last round's images pushed and inspected for their platform.
+ */
+async function measureCross(subject: CrossSubject): Promise<CrossResult> {
+  const tagOf = (platform: BenchPlatform) =>
+    `${LOCAL_REGISTRY}/bench-cross-${subject.name}-${run}:${platform.split("/")[1]}`;
+  const seconds: Record<BenchPlatform, number[]> = { "linux/amd64": [], "linux/arm64": [] };
+  for (let i = 0; i < CROSS_ROUNDS; i++) {
+    const order = i % 2 === 0 ? PLATFORMS : [...PLATFORMS].reverse();
+    for (const platform of order) {
+      const tag = tagOf(platform);
+      tags.add(tag);
+      // A cache scope per round and platform: every build starts from empty toolchain caches.
+      const rendered = renderBuild(path.join("examples", subject.folder), subject.options ?? {}, {
+        env,
+        cacheScope: `${run}-cross-${i}-${platform.split("/")[1]}`,
+        platform,
+      });
+      const [, took] = await step(`${subject.name}: ${platform} cold build ${i + 1}`, () =>
+        timed(() => buildWithin(rendered, tag, true, platform)),
+      );
+      seconds[platform].push(took);
+    }
+  }
+  const figures = {} as Record<BenchPlatform, Omit<PlatformFigures, "medianBuildSeconds">>;
+  for (const platform of PLATFORMS) {
+    const tag = tagOf(platform);
+    const imageRef = await withTimeout(
+      `push of ${tag}`,
+      PUSH_TIMEOUT_MS,
+      pushLocally(tag, undefined, docker),
+    );
+    const report = await withTimeout(
+      `inspection of ${imageRef}`,
+      INSPECT_TIMEOUT_MS,
+      inspectImage(imageRef, { platform }),
+    );
+    if (!report.isStatic) throw new Error(`bench: ${subject.name} for ${platform} is not static`);
+    figures[platform] = {
+      binaryBytes: report.binarySizeBytes,
+      diskBytes: (await docker.getImage(tag).inspect()).Size,
+      compressedBytes: report.compressedSizeBytes,
+      machine: report.machine,
+      buildSeconds: seconds[platform],
+    };
+  }
+  return crossResult(figures);
 }
 
 /**
@@ -623,6 +693,7 @@ shared with other work); RSS can move by a page or two.
 ${comparison}
 
 ${formatRebuilds(results)}
+${results.cross ? formatCross(results.cross) : ""}
 ${formatMachine(results.machine)}`;
 }
 
@@ -632,11 +703,20 @@ async function main(): Promise<void> {
   const machine = await machineInfo(docker);
   const compilers = await compilerVersions();
   earlierCacheRecords = new Set((await buildCacheRecords(docker)).map((record) => record.ID));
+  const cross: Record<string, CrossResult> = {};
+  for (const subject of CROSS_SUBJECTS) cross[subject.name] = await measureCross(subject);
   const images: Record<string, ImageResult> = {};
   for (const subject of SUBJECTS) images[subject.name] = await measure(subject);
   const rebuilds: Record<string, RebuildResult> = {};
   for (const subject of REBUILD_SUBJECTS) rebuilds[subject.name] = await measureRebuild(subject);
-  const results: BenchResults = { machine, compilers, images, rebuilds, buildCache: await buildCacheUse() };
+  const results: BenchResults = {
+    machine,
+    compilers,
+    images,
+    rebuilds,
+    cross,
+    buildCache: await buildCacheUse(),
+  };
 
   const previous = existsSync(RESULTS_JSON)
     ? (JSON.parse(readFileSync(RESULTS_JSON, "utf8")) as BenchResults)
@@ -661,8 +741,8 @@ async function main(): Promise<void> {
       `bench: musl is only ${ratio.toFixed(1)}x smaller than glibc-static on disk (need ${MIN_MUSL_RATIO}x)`,
     );
   }
-  const slow = slowRebuilds(results);
-  if (slow.length > 0) throw new Error(`bench: rebuilds over their bound: ${slow.join("; ")}`);
+  const slow = [...slowRebuilds(results), ...slowCrossBuilds(cross)];
+  if (slow.length > 0) throw new Error(`bench: builds over their bound: ${slow.join("; ")}`);
 }
 
 runBench("bench", main, cleanup);

@@ -58,6 +58,9 @@ export async function withTimeout<T>(what: string, ms: number, promise: Promise<
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** `value` rounded to `digits` decimals, for figures in the committed results. */
+export const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

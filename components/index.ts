@@ -1,7 +1,7 @@
 /**
  * minimal-image: static binaries in `FROM scratch` images, built, pushed, inspected and run with Pulumi.
  * Stages, each usable alone: recipe -> render -> publish -> inspect -> deploy, over the ground floor's
- * platform, reference, registry and validation modules.
+ * platform, reference, registry and validation modules and the OCI registry client.
  */
 export { MinimalImage, MinimalImageArgs, MinimalImageOptions, PlatformImage } from "./minimal-image";
 export { FieldPath, formatPath, InputError } from "./validation";
@@ -16,6 +16,7 @@ export {
   validatePlatform,
 } from "./platform";
 export { isLoopbackRegistry, pushName, RegistryInput, validateRegistry } from "./registry";
+export * from "./oci";
 export * from "./recipe";
 export * from "./render";
 export * from "./publish";

@@ -10,8 +10,11 @@ interface FlagSpec {
   repeatable?: boolean;
 }
 
-/** One CLI flag per recipe option: the single table the command is built from and errors are named by. */
-const FLAGS: Record<keyof RecipeOptions, FlagSpec> = {
+/**
+ * One CLI flag per recipe option: the single table the command is built from and errors are named by.
+ * `sbom`, a boolean, is the `--no-sbom` switch instead.
+ */
+const FLAGS: Record<Exclude<keyof RecipeOptions, "sbom">, FlagSpec> = {
   toolchain: {
     flag: "--toolchain",
     value: "name",
@@ -95,6 +98,7 @@ export function dockerfileCommand(): Command {
         .default("buildkit"),
     )
     .option("--platform <os/arch>", "the platform to compile for: linux/amd64 (default) or linux/arm64")
+    .option("--no-sbom", "render no stages that record what was compiled in (the `sbom` target)")
     .option("--list-context", "print the build context's files instead of the Dockerfile")
     .option("--write <file>", "write the Dockerfile to this file instead of standard output")
     .action((dir: string, flags: Record<string, unknown>) => {
@@ -104,8 +108,9 @@ export function dockerfileCommand(): Command {
           .map(([option, spec]) => [option, flags[attributeOf(spec.flag)]])
           .filter(([, value]) => value !== undefined),
       );
+      if (flags.sbom === false) options.sbom = false;
       const rendered = renderBuild(dir, options, {
-        name: (option) => [FLAGS[option as keyof RecipeOptions]?.flag ?? `--${option}`],
+        name: (option) => [FLAGS[option as keyof typeof FLAGS]?.flag ?? `--${option}`],
         sourceField: ["<dir>"],
         platform: flags.platform,
         platformField: ["--platform"],

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
-import { formatSizeReport, ImageReport, inspectImage } from "../inspect";
+import { formatSizeReport, ImageReport, inspectPlatforms, isIndexReport } from "../inspect";
 import { InputError } from "../validation";
 
 /** Reads all of standard input (for --password-stdin), without the trailing newline. */
@@ -36,9 +36,18 @@ function byteCount(value: string): number {
   return bytes;
 }
 
-/** What the gates asked for that the image does not meet, one sentence each; empty when it passes. */
-export function gateFailures(report: ImageReport, flags: Pick<InspectFlags, "requireStatic" | "maxBytes">) {
+/**
+ * What the gates asked for that the image does not meet, one sentence each; empty when it passes.
+ * @param platform names the image of an index the report is of.
+ */
+export function gateFailures(
+  report: ImageReport,
+  flags: Pick<InspectFlags, "requireStatic" | "maxBytes">,
+  platform?: string,
+) {
   const failures: string[] = [];
+  const binary = platform ? `${report.binaryPath} (${platform})` : report.binaryPath;
+  const image = platform ? `the ${platform} image` : "the image";
   if (flags.requireStatic && !report.isStatic) {
     const needs = [
       ...(report.interpreter ? [`the ELF interpreter ${report.interpreter}`] : []),
@@ -46,19 +55,20 @@ export function gateFailures(report: ImageReport, flags: Pick<InspectFlags, "req
         ? [`the shared libraries ${report.neededLibraries.join(", ")}`]
         : []),
     ];
-    failures.push(
-      `--require-static: ${report.binaryPath} is not a static binary: it needs ${needs.join(" and ")}`,
-    );
+    failures.push(`--require-static: ${binary} is not a static binary: it needs ${needs.join(" and ")}`);
   }
   if (flags.maxBytes !== undefined && report.uncompressedSizeBytes > flags.maxBytes) {
     failures.push(
-      `--max-bytes: the image takes ${report.uncompressedSizeBytes} bytes on disk, over the budget of ${flags.maxBytes}`,
+      `--max-bytes: ${image} takes ${report.uncompressedSizeBytes} bytes on disk, over the budget of ${flags.maxBytes}`,
     );
   }
   return failures;
 }
 
-/** `minimal-image inspect <image-ref>`: sizes and static check of any image in any registry. */
+/**
+ * `minimal-image inspect <image-ref>`: sizes and static check of any image in any registry; of a
+ * multi-platform image, one line (or JSON entry) per platform unless `--platform` picks one.
+ */
 export function inspectCommand(): Command {
   return new Command("inspect")
     .description(
@@ -68,10 +78,17 @@ export function inspectCommand(): Command {
     .option("--json", "print the full report as JSON")
     .option("--username <user>", "registry user name")
     .option("--password-stdin", "read the registry password from standard input")
-    .option("--platform <os/arch>", "platform to pick from a multi-platform image")
+    .option(
+      "--platform <os/arch>",
+      "report this platform of a multi-platform image alone (default: every one)",
+    )
     .option("--plain-http", "talk http to a registry that is not on loopback")
-    .option("--require-static", "exit 1 when the entrypoint binary is not static")
-    .option("--max-bytes <n>", "exit 1 when the image takes more than n bytes on disk", byteCount)
+    .option("--require-static", "exit 1 when the entrypoint binary (of any platform) is not static")
+    .option(
+      "--max-bytes <n>",
+      "exit 1 when the image (any platform's) takes more than n bytes on disk",
+      byteCount,
+    )
     .action(async (reference: string, flags: InspectFlags) => {
       if (Boolean(flags.passwordStdin) !== Boolean(flags.username)) {
         throw new InputError(
@@ -81,7 +98,7 @@ export function inspectCommand(): Command {
         );
       }
       const password = flags.passwordStdin ? await readStdin() : undefined;
-      const report = await inspectImage(reference, {
+      const report = await inspectPlatforms(reference, {
         username: flags.username,
         password,
         platform: flags.platform,
@@ -89,10 +106,20 @@ export function inspectCommand(): Command {
         inputNames: { reference: "<image-ref>", platform: "--platform" },
       });
       const name = report.repository.split("/").pop() ?? report.repository;
+      // An index: one line per platform, and every platform gated, its failures named by platform.
+      const images = isIndexReport(report)
+        ? report.platforms.map((image) => ({
+            label: `${name} ${image.platform}`,
+            image,
+            platform: image.platform,
+          }))
+        : [{ label: name, image: report, platform: undefined }];
       process.stdout.write(
-        flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatSizeReport(name, report)}\n`,
+        flags.json
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : images.map(({ label, image }) => `${formatSizeReport(label, image)}\n`).join(""),
       );
-      const failures = gateFailures(report, flags);
+      const failures = images.flatMap(({ image, platform }) => gateFailures(image, flags, platform));
       if (failures.length > 0) throw new GateError(failures.map((f) => `minimal-image: ${f}`).join("\n"));
     });
 }

@@ -122,14 +122,7 @@ export async function inspectImage(reference: string, options: InspectOptions = 
   const platform =
     options.platform === undefined ? undefined : parsePlatform(options.platform, names.platform);
   const limits = checkLimits(options);
-  if ((options.username === undefined) !== (options.password === undefined)) {
-    const missing = options.username === undefined ? "registry.username" : "registry.password";
-    throw new InputError(
-      missing,
-      "is missing while the other credential is set",
-      "Set both registry.username and registry.password, or neither.",
-    );
-  }
+  checkCredentials(options);
   const deadline = new AbortController();
   const timer = setTimeout(
     () =>
@@ -143,12 +136,7 @@ export async function inspectImage(reference: string, options: InspectOptions = 
     limits.deadlineMs,
   );
   try {
-    // Without explicit credentials, those of `docker login`, as the provider's push uses them.
-    const credentials =
-      options.username === undefined
-        ? dockerConfigCredentials(ref.registry, options.dockerConfig)
-        : undefined;
-    const client = new RegistryClient(ref.registry, { ...options, ...credentials, signal: deadline.signal });
+    const client = registryClient(ref.registry, options, deadline.signal);
     const repo = ref.repository;
     const resolved = await client.resolveImage(repo, ref.digest ?? ref.tag ?? "latest", platform);
     const imageRef = `${ref.registry}/${repo}@${resolved.digest}`;
@@ -256,6 +244,29 @@ export async function inspectImage(reference: string, options: InspectOptions = 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Both credentials or neither. */
+export function checkCredentials(options: InspectOptions): void {
+  if ((options.username === undefined) !== (options.password === undefined)) {
+    const missing = options.username === undefined ? "registry.username" : "registry.password";
+    throw new InputError(
+      missing,
+      "is missing while the other credential is set",
+      "Set both registry.username and registry.password, or neither.",
+    );
+  }
+}
+
+/** A client for `registry` with the options' credentials, else those of `docker login`, as the provider's push uses. */
+export function registryClient(
+  registry: string,
+  options: InspectOptions,
+  signal?: AbortSignal,
+): RegistryClient {
+  const credentials =
+    options.username === undefined ? dockerConfigCredentials(registry, options.dockerConfig) : undefined;
+  return new RegistryClient(registry, { ...options, ...credentials, signal });
 }
 
 /** Node timers fire at once for longer delays, so no time bound may exceed this. */

@@ -42,6 +42,9 @@ export interface FetchedManifest {
   json: unknown;
 }
 
+/** An index entry for one platform's image. */
+export type PlatformDescriptor = Descriptor & { platform: Platform };
+
 /** An image manifest and the digests that identify it. */
 export interface ResolvedImage {
   /** Digest of the manifest the reference names: the index when it names a multi-platform image. */
@@ -74,15 +77,7 @@ export class RegistryClient {
     let { digest, json } = await this.fetchManifest(repository, reference);
     const top = digest;
     for (let depth = 0; ; depth++) {
-      const problem = manifestProblem(json);
-      if (problem) {
-        throw new RegistryError(
-          this.registry,
-          `manifest ${digest} of repository "${repository}" is not a valid image manifest or index: ${problem}`,
-          "Push the image again with a current Docker or OCI tool (schema 1 manifests are not supported)",
-        );
-      }
-      const document = json as ImageManifest | ImageIndex;
+      const document = this.checkDocument(repository, digest, json);
       if (!("manifests" in document)) return { digest: top, manifestDigest: digest, manifest: document };
       if (depth === MAX_INDEX_DEPTH) {
         throw new RegistryError(
@@ -98,6 +93,19 @@ export class RegistryClient {
       );
       ({ digest, json } = await this.fetchManifest(repository, entry.digest));
     }
+  }
+
+  /**
+   * Fetches the manifest `reference` (tag or digest) names: for an index, its platform images in the index's
+   * order, attestation and unknown/unknown entries left out; for a single-platform image, no `images`.
+   */
+  async listPlatforms(
+    repository: string,
+    reference: string,
+  ): Promise<{ digest: string; images?: PlatformDescriptor[] }> {
+    const { digest, json } = await this.fetchManifest(repository, reference);
+    const document = this.checkDocument(repository, digest, json);
+    return "manifests" in document ? { digest, images: platformImages(document.manifests) } : { digest };
   }
 
   /** Reads a small JSON blob such as an image config, checking its size and digest. */
@@ -174,17 +182,24 @@ export class RegistryClient {
     return null;
   }
 
+  /** `json` as a manifest or an index, or a RegistryError naming what keeps it from being one. */
+  private checkDocument(repository: string, digest: string, json: unknown): ImageManifest | ImageIndex {
+    const problem = manifestProblem(json);
+    if (problem) {
+      throw new RegistryError(
+        this.registry,
+        `manifest ${digest} of repository "${repository}" is not a valid image manifest or index: ${problem}`,
+        "Push the image again with a current Docker or OCI tool (schema 1 manifests are not supported)",
+      );
+    }
+    return json as ImageManifest | ImageIndex;
+  }
+
   private choosePlatform(repository: string, entries: Descriptor[], want: Platform): Descriptor {
-    // Build attestations (SBOM, provenance) sit in indexes as pseudo-platform unknown/unknown.
-    const images = entries.filter(
-      (e) =>
-        e.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest" &&
-        e.platform !== undefined &&
-        !(e.platform.os === "unknown" && e.platform.architecture === "unknown"),
-    );
-    const match = images.find((e) => platformMatches(e.platform!, want));
+    const images = platformImages(entries);
+    const match = images.find((e) => platformMatches(e.platform, want));
     if (match) return match;
-    const available = outsideText(images.map((e) => formatPlatform(e.platform!)).join(", ") || "none");
+    const available = outsideText(images.map((e) => formatPlatform(e.platform)).join(", ") || "none");
     throw new RegistryError(
       this.registry,
       `repository "${repository}" has no image for platform ${formatPlatform(want)} (available: ${available})`,
@@ -312,4 +327,17 @@ export class RegistryClient {
     }
     return digest;
   }
+}
+
+/**
+ * An index's images: its entries with a platform, less build attestations (SBOM, provenance), which sit in
+ * indexes as the pseudo-platform unknown/unknown.
+ */
+function platformImages(entries: Descriptor[]): PlatformDescriptor[] {
+  return entries.filter(
+    (e): e is PlatformDescriptor =>
+      e.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest" &&
+      e.platform !== undefined &&
+      !(e.platform.os === "unknown" && e.platform.architecture === "unknown"),
+  );
 }

@@ -4,6 +4,6 @@
  * stage that talks to a registry.
  */
 export { type Descriptor, type ImageIndex, type ImageManifest } from "./documents";
-export { RegistryClient, type ResolvedImage } from "./distribution";
+export { type PlatformDescriptor, RegistryClient, type ResolvedImage } from "./distribution";
 export { RegistryError, type RegistryOptions } from "./transport";
 export { dockerConfigCredentials, dockerConfigFile } from "./docker-config";

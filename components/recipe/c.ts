@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import { checkRecipeString } from "./check";
-import { BUILD_DIR, shellQuote, ToolchainRecipe } from "./toolchain";
+import { BUILD_DIR, RELINK, shellQuote, ToolchainRecipe } from "./toolchain";
 import { FieldPath, formatPath, InputError } from "../validation";
 
 /**
@@ -90,9 +90,9 @@ export const cRecipe: ToolchainRecipe = {
     const ldflags = ["$LDFLAGS", ...(options.ldflags ?? []).map(shellQuote)].join(" ");
     const output = `${BUILD_DIR}/${binaryName}`;
     // objcopy drops the `.comment` section that the C library's start files still carry.
-    const command =
-      `"$CC" ${cflags} -o ${output} ${sources.map(sourceArgument).join(" ")} ${ldflags}` +
-      ` && ${target.toolPrefix}objcopy --remove-section=.comment ${output}`;
-    return { command, output, caches: [] };
+    const link = (into: string, trace: string) =>
+      `"$CC" ${cflags} -o ${into} ${sources.map(sourceArgument).join(" ")} ${ldflags}${trace}` +
+      ` && ${target.toolPrefix}objcopy --remove-section=.comment ${into}`;
+    return { command: link(output, ""), output, caches: [], linkTrace: link(RELINK, " -Wl,--trace") };
   },
 };

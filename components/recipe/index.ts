@@ -37,6 +37,8 @@ export interface ResolvedRecipe {
   plan: BuildPlan;
   extras: Extra[];
   entrypointArgs: string[];
+  /** Whether the Dockerfile records what was compiled in, for the SBOM (`RecipeOptions.sbom`). */
+  sbom: boolean;
 }
 
 export interface ResolveContext {
@@ -109,6 +111,7 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
   let command: string;
   let output: string;
   let planCaches: CacheMount[] = [];
+  let linkTrace: string | undefined;
   if (options.buildCommand !== undefined) {
     if (options.output === undefined) {
       throw new InputError(
@@ -131,6 +134,7 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
       command,
       output,
       caches: planCaches,
+      linkTrace,
     } = recipe.plan(sourceDir, resolvedOptions, name, binaryName, target));
   }
 
@@ -149,10 +153,12 @@ export function resolveRecipe(source: unknown, raw: unknown, context: ResolveCon
       command,
       output,
       caches: [...recipe.envCaches, ...planCaches],
+      ...(linkTrace !== undefined ? { linkTrace } : {}),
       ...(recipe.staticHint !== undefined ? { staticHint: recipe.staticHint } : {}),
     },
     extras: [...new Set(options.extras ?? [])].sort(),
     entrypointArgs: options.entrypointArgs ?? [],
+    sbom: options.sbom ?? true,
   };
 }
 
@@ -279,6 +285,7 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
     "setup",
     "extras",
     "entrypointArgs",
+    "sbom",
   ]);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) {
@@ -338,6 +345,10 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
       );
     }
   });
+  const sbom = raw.sbom;
+  if (sbom !== undefined && typeof sbom !== "boolean") {
+    throw new InputError(name("sbom"), `expected true or false, got ${describe(sbom)}`, "Give a boolean");
+  }
   const builderImage = text("builderImage");
   if (builderImage !== undefined) parseImageReference(builderImage, name("builderImage"));
   return {
@@ -373,5 +384,6 @@ function checkOptions(raw: Record<string, unknown>, name: FieldNamer): RecipeOpt
     setup: strings("setup", checkShellSnippet),
     extras: extras as Extra[] | undefined,
     entrypointArgs: strings("entrypointArgs"),
+    sbom,
   };
 }

@@ -53,18 +53,24 @@ function cargoBinary(sourceDir: string, name: FieldNamer): string {
   );
 }
 
+const BUILDER = {
+  image: "rust:1.83-alpine@sha256:838d384a1138fe1f2e448e3901bb3d23683570ba3dca581160880ffad760332b",
+  setup: ["apk add --no-cache musl-dev ca-certificates tzdata"],
+};
+
 export const rustRecipe: ToolchainRecipe = {
   toolchain: "rust",
   builderKey: () => "RUST",
   defaultBuilders: {
-    RUST: {
-      image: "rust:1.83-alpine@sha256:838d384a1138fe1f2e448e3901bb3d23683570ba3dca581160880ffad760332b",
-      setup: ["apk add --no-cache musl-dev ca-certificates tzdata"],
-    },
+    RUST: BUILDER,
   },
-  // Rust's default builder is Alpine's, whose rustup would fetch an aarch64 standard library but which has
-  // no aarch64 linker; a cross build names a builder that has both (see the README).
-  crossBuilders: {},
+  // The default builder is Alpine's, a musl host: its target is aarch64-unknown-linux-musl (the only cross
+  // target, see target.ts), whose standard library rustup fetches with the musl start files and libc.a, so
+  // rustc's own rust-lld links it with no C cross toolchain (pure Rust crates; a -sys crate that compiles
+  // C needs a builder with an aarch64 C compiler, such as the offline one).
+  crossBuilders: {
+    RUST: { ...BUILDER, setup: [...BUILDER.setup, "rustup target add aarch64-unknown-linux-musl"] },
+  },
   // crt-static links the C runtime in (musl on Alpine, glibc's static archive on Debian); the profile
   // settings trade build time for size: optimise for size, LTO across crates (whole-program unless the
   // recipe asks for thin, or for none: then cargo's default 16 codegen units compile the program's own crate
@@ -79,11 +85,17 @@ export const rustRecipe: ToolchainRecipe = {
     // An explicit target keeps crt-static away from build scripts and proc macros, which must stay dynamic.
     // The host's triplet with the target's CPU: the builder's own C library (gnu on Debian, musl on Alpine).
     CARGO_BUILD_TARGET: `"$(rustc -vV | sed -n 's/^host: ${target.cross ? "[^-]*/" + target.cpu : "/"}/p')"`,
+    // The linker of each libc's target; cargo reads the one of CARGO_BUILD_TARGET. A glibc host (Debian)
+    // links with the GNU cross gcc; a musl host (Alpine) with rust-lld, which rustc finds in its sysroot.
     ...(target.cross
-      ? { [`CARGO_TARGET_${target.cpu.toUpperCase()}_UNKNOWN_LINUX_GNU_LINKER`]: `${target.toolPrefix}gcc` }
+      ? {
+          [`CARGO_TARGET_${target.cpu.toUpperCase()}_UNKNOWN_LINUX_GNU_LINKER`]: `${target.toolPrefix}gcc`,
+          [`CARGO_TARGET_${target.cpu.toUpperCase()}_UNKNOWN_LINUX_MUSL_LINKER`]: "rust-lld",
+        }
       : {}),
   }),
-  crossTools: (_options, target) => [`${target.toolPrefix}gcc`],
+  // Only a glibc host needs a cross tool of its own (rust-lld comes with rustc): named by the host, as above.
+  crossTools: (_options, target) => [`$(rustc -vV | sed -n 's/^host: .*-gnu$/${target.toolPrefix}gcc/p')`],
   // Before 1.71 rustc let the libc crate link glibc's shared libraries under crt-static when its link kind
   // was unspecified; LTO across crates happened to drop them again, so only `off` showed it. Since 1.71 rustc
   // prefers static libraries for a static output.

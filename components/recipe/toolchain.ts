@@ -4,6 +4,8 @@ import type { FieldPath } from "../validation";
 
 /** Where built-in toolchains put the binary inside the builder stage. */
 export const BUILD_DIR = "/minimal-image/build";
+/** Where the SBOM's facts stage links a C program again, with the linker's trace on. */
+export const RELINK = "/minimal-image/relink";
 /** Where toolchain caches are mounted inside the builder stage. */
 export const CACHE_DIR = "/minimal-image/cache";
 
@@ -48,7 +50,7 @@ export interface ToolchainRecipe {
     name: FieldNamer,
     binaryName: string,
     target: Target,
-  ): Pick<BuildPlan, "command" | "output" | "caches">;
+  ): Pick<BuildPlan, "command" | "output" | "caches" | "linkTrace">;
 }
 
 /** Quotes one word for POSIX sh, leaving plain words as they are so generated files stay readable. */

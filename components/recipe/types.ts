@@ -101,6 +101,12 @@ export interface RecipeOptions {
   extras?: Extra[];
   /** Arguments appended to the exec-form `ENTRYPOINT`. */
   entrypointArgs?: string[];
+  /**
+   * Whether the Dockerfile has the stages that record what was compiled in, for a CycloneDX SBOM
+   * (`docker build --target sbom`; see the README). They never enter the image, and a plain build does not
+   * run them. Default `true`; `false` renders the Dockerfile without them.
+   */
+  sbom?: boolean;
 }
 
 /** What a toolchain contributes to the builder stage, once the options have been validated. */
@@ -115,6 +121,11 @@ export interface BuildPlan {
   output: string;
   /** Caches the build step mounts under BuildKit; the command also works without them (classic builder). */
   caches: CacheMount[];
+  /**
+   * The built-in C command again, linking into `RELINK` with the linker's trace on: it prints each file the
+   * link read, one a line, on stdout. Absent for a custom build command, whose link cannot be repeated.
+   */
+  linkTrace?: string;
   /** What the static check's failure message advises, when the toolchain knows the likely cause. */
   staticHint?: string;
   /** Commands a cross build needs in the builder (the target's compiler, linker); none for a native build. */

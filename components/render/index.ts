@@ -13,4 +13,5 @@ export {
   renderedBuilder,
   RUNTIME_USER,
 } from "./render";
+export { FACTS_DIR, MAX_FACTS_FILE_BYTES, SBOM_TARGET } from "./sbom-facts";
 export { staticCheckCommand } from "./static-check";

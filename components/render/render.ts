@@ -3,6 +3,7 @@ import { builderVariables, resolveRecipe, ResolveContext, ResolvedRecipe, shellQ
 import { CacheMount, Extra, Libc, Toolchain } from "../recipe/types";
 import { BUILD_DIR } from "../recipe/toolchain";
 import { exclusionPattern, ignorePatterns, listContextFiles } from "./context";
+import { sbomStages } from "./sbom-facts";
 import { staticCheckCommand } from "./static-check";
 import { describe, FieldPath, InputError } from "../validation";
 
@@ -96,10 +97,11 @@ export function renderDockerfile(recipe: ResolvedRecipe, options: RenderOptions 
   const { plan, builder, binaryName, target } = recipe;
   const gates = options.gates ?? {};
   const installed = shellQuote(`${ROOTFS}/${binaryName}`);
-  const mounts =
+  const mountFlags = (caches: CacheMount[]) =>
     options.builder === "classic"
       ? []
-      : plan.caches.map((cache) => `${cacheMountFlag(cache, recipe, options.cacheScope ?? "")} \\\n    `);
+      : caches.map((cache) => `${cacheMountFlag(cache, recipe, options.cacheScope ?? "")} \\\n    `);
+  const mounts = mountFlags(plan.caches);
   const envAssignments = Object.entries(plan.env)
     .map(([key, value]) => `${key}=${value}`)
     .join(" ");
@@ -133,6 +135,18 @@ export function renderDockerfile(recipe: ResolvedRecipe, options: RenderOptions 
     `RUN ${mounts.join("")}mkdir -p ${BUILD_DIR} && export ${envAssignments} && ${plan.command}`,
     `RUN ${finish.join(" \\\n && ")}`,
     "",
+    // The classic builder would run every stage on every build; BuildKit runs these only for their target.
+    ...(recipe.sbom && options.builder !== "classic"
+      ? sbomStages(
+          recipe,
+          BUILD_STAGE,
+          ROOTFS,
+          envAssignments,
+          gates.buildArgNames ?? [],
+          // `cargo tree` reads cargo's registry; nothing else in the facts stage uses a cache.
+          mountFlags(plan.caches.filter((cache) => plan.toolchain === "rust" && cache.keyedBy === "builder")),
+        )
+      : []),
     "FROM scratch",
     `COPY --from=build ${ROOTFS}/ /`,
     `USER ${RUNTIME_USER}`,

@@ -7,10 +7,11 @@ import { buildLocally } from "../../harness/engine/build";
 import { renderBuild } from "../../components/render";
 import { pushLocally } from "../../harness/engine/push";
 import { gateFailures } from "../../components/cli/inspect";
-import { ImageReport } from "../../components/inspect";
+import { ImageReport, IndexReport } from "../../components/inspect";
 import { runCli } from "../support/capture";
 import { removeImages } from "../support/engine";
 import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../support/env";
+import { putIndex } from "../support/oci-index";
 
 const PAUSLE = path.join(__dirname, "..", "..", "examples", "pausle");
 const RUST_DEPS = path.join(__dirname, "..", "..", "examples", "hello-rust-deps");
@@ -223,5 +224,96 @@ describe("minimal-image inspect @integration", function () {
     const { code, stderr } = await runCli("inspect", tag, "--username", "u");
     assert.equal(code, 2);
     assert.match(stderr, /^minimal-image: --username: /);
+  });
+});
+
+describe("minimal-image inspect on a multi-platform image @integration", function () {
+  this.timeout(600_000);
+  const repository = `minimal-image-test/${uniqueName("cli-index")}`;
+  const platforms = ["linux/amd64", "linux/arm64"];
+  const tagOf = (platform: string) => `${LOCAL_REGISTRY}/${repository}:${platform.split("/")[1]}`;
+  let dir: string;
+  let indexDigest: string;
+
+  // Each platform's image from its rendered Dockerfile, built and pushed with the docker CLI (BuildKit,
+  // cross-compiled for arm64), then an index of both under `multi`.
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "minimal-image-cli-index-"));
+    const env = { ...process.env, DOCKER_BUILDKIT: "1" };
+    for (const platform of platforms) {
+      const dockerfile = path.join(dir, `${platform.split("/")[1]}.Dockerfile`);
+      fs.writeFileSync(dockerfile, renderBuild(PAUSLE, {}, { env: LOCAL_BUILDERS, platform }).dockerfile);
+      const docker = (...args: string[]) =>
+        execFileSync("/usr/bin/docker", args, { env, timeout: 300_000, stdio: ["ignore", "ignore", "pipe"] });
+      docker("build", "-q", "--platform", platform, "-f", dockerfile, "-t", tagOf(platform), PAUSLE);
+      docker("push", tagOf(platform));
+    }
+    indexDigest = await putIndex(
+      LOCAL_REGISTRY,
+      repository,
+      "multi",
+      platforms.map((platform) => {
+        const [system, architecture] = platform.split("/");
+        return { tag: architecture, platform: { os: system, architecture } };
+      }),
+    );
+  });
+  after(async () => {
+    await removeImages(...platforms.map(tagOf));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("prints one line per platform, each static, and gates every one", async () => {
+    const { code, stdout, stderr } = await runCli("inspect", `${LOCAL_REGISTRY}/${repository}:multi`);
+    assert.equal(code, 0, stderr);
+    const name = repository.split("/")[1];
+    assert.deepEqual(
+      stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.replace(/: .*, static$/, ": static")),
+      [`${name} linux/amd64: static`, `${name} linux/arm64: static`],
+    );
+    const gated = await runCli(
+      "inspect",
+      `${LOCAL_REGISTRY}/${repository}:multi`,
+      "--require-static",
+      "--max-bytes",
+      "1",
+    );
+    assert.equal(gated.code, 1);
+    assert.match(
+      gated.stderr,
+      /--max-bytes: the linux\/amd64 image takes \d+ bytes .*\n.*--max-bytes: the linux\/arm64 image/s,
+    );
+  });
+
+  it("lists each platform's digest, binary and ELF machine in JSON, under the index's digest", async () => {
+    const { stdout } = await runCli("inspect", `${LOCAL_REGISTRY}/${repository}:multi`, "--json");
+    const report = JSON.parse(stdout) as IndexReport;
+    assert.equal(report.digest, indexDigest);
+    assert.deepEqual(
+      report.platforms.map((p) => [p.platform, p.machine, p.isStatic, p.binaryPath]),
+      [
+        ["linux/amd64", "x86-64", true, "/pausle"],
+        ["linux/arm64", "AArch64", true, "/pausle"],
+      ],
+    );
+    for (const p of report.platforms)
+      assert.ok(p.compressedSizeBytes <= 4_000, `${p.platform}: ${p.compressedSizeBytes} B`);
+  });
+
+  it("reports the platform --platform picks alone", async () => {
+    const { code, stdout } = await runCli(
+      "inspect",
+      `${LOCAL_REGISTRY}/${repository}:multi`,
+      "--platform",
+      "linux/arm64",
+      "--json",
+    );
+    assert.equal(code, 0);
+    const report = JSON.parse(stdout) as ImageReport;
+    assert.equal(report.machine, "AArch64");
+    assert.equal(report.digest, indexDigest);
   });
 });

@@ -2,12 +2,12 @@
 # Stage 1 compiles a static binary; stage 2 holds that binary alone, in one layer, on an empty base.
 FROM --platform=$BUILDPLATFORM minimal-image-builder/rust:local AS build
 ARG TARGETPLATFORM
-RUN [ "$TARGETPLATFORM" = linux/arm64 ] || { echo "minimal-image: this Dockerfile compiles for linux/arm64, but the build is for ${TARGETPLATFORM:-an unknown platform}; build it with BuildKit and --platform linux/arm64, or render it for that platform" >&2; exit 1; } && for t in aarch64-linux-gnu-gcc; do command -v "$t" >/dev/null || { echo "minimal-image: the builder has no $t to compile for linux/arm64; use a builder image with the linux/arm64 cross toolchain (see the README)" >&2; exit 1; }; done
+RUN [ "$TARGETPLATFORM" = linux/arm64 ] || { echo "minimal-image: this Dockerfile compiles for linux/arm64, but the build is for ${TARGETPLATFORM:-an unknown platform}; build it with BuildKit and --platform linux/arm64, or render it for that platform" >&2; exit 1; } && for t in $(rustc -vV | sed -n 's/^host: .*-gnu$/aarch64-linux-gnu-gcc/p'); do command -v "$t" >/dev/null || { echo "minimal-image: the builder has no $t to compile for linux/arm64; use a builder image with the linux/arm64 cross toolchain (see the README)" >&2; exit 1; }; done
 WORKDIR /src
 COPY . /src
 RUN --mount=type=cache,id=minimal-image-rust-registry-82cf06eba52bd3c6,target=/minimal-image/cache/cargo-registry,sharing=shared \
-    --mount=type=cache,id=minimal-image-rust-target-792a4d3fe5ad7307,target=/src/target,sharing=locked \
-    mkdir -p /minimal-image/build && export RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_BUILD_TARGET="$(rustc -vV | sed -n 's/^host: [^-]*/aarch64/p')" CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc && home="${CARGO_HOME:-$HOME/.cargo}" && mkdir -p "$home" /minimal-image/cache/cargo-registry && { [ -e "$home/registry" ] || ln -s /minimal-image/cache/cargo-registry "$home/registry"; } && find . -path ./target -prune -o -type f -exec touch {} + && cargo build --release --bin hello-rust-deps && cp "target/$CARGO_BUILD_TARGET/release/"hello-rust-deps /minimal-image/build/hello-rust-deps
+    --mount=type=cache,id=minimal-image-rust-target-57e1013ea6963d7a,target=/src/target,sharing=locked \
+    mkdir -p /minimal-image/build && export RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_BUILD_TARGET="$(rustc -vV | sed -n 's/^host: [^-]*/aarch64/p')" CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld && home="${CARGO_HOME:-$HOME/.cargo}" && mkdir -p "$home" /minimal-image/cache/cargo-registry && { [ -e "$home/registry" ] || ln -s /minimal-image/cache/cargo-registry "$home/registry"; } && find . -path ./target -prune -o -type f -exec touch {} + && cargo build --release --bin hello-rust-deps && cp "target/$CARGO_BUILD_TARGET/release/"hello-rust-deps /minimal-image/build/hello-rust-deps
 RUN sh -c 'f="$1"; \
     fail() { echo "minimal-image: $f is not a static binary: $*" >&2; exit 1; }; \
     u() { od -An -v -j "$1" -N "$2" -t "u$2" "$f" | tr -d " \n"; }; \
@@ -29,6 +29,32 @@ RUN sh -c 'f="$1"; \
  && cp /minimal-image/build/hello-rust-deps /minimal-image/rootfs/hello-rust-deps \
  && chmod 0555 /minimal-image/rootfs/hello-rust-deps \
  && find /minimal-image/rootfs -exec touch -h -d @0 {} +
+
+# What was compiled in, for the SBOM: docker build --target sbom. A plain build skips both stages.
+FROM build AS facts
+RUN --mount=type=cache,id=minimal-image-rust-registry-82cf06eba52bd3c6,target=/minimal-image/cache/cargo-registry,sharing=shared \
+    mkdir -p /sbom \
+ && export RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_BUILD_TARGET="$(rustc -vV | sed -n 's/^host: [^-]*/aarch64/p')" CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+ && sh -c 'export LC_ALL=C; \
+    t=$1; root=$2; name=$3; platform=$4; libc=$5; cc=$6; link=$7; shift 7; \
+    o=/sbom; \
+    cap() { head -c 4194305; }; \
+    if command -v dpkg-query >/dev/null 2>&1; then pm=dpkg; elif command -v apk >/dev/null 2>&1; then pm=apk; else pm=none; fi; \
+    named() { case $pm in dpkg) dpkg-query -W -f '\''${Package} ${Version} ${Architecture}\n'\'' "$2" 2>/dev/null | sed "s|^|$1 |" ;; apk) apk info -v "$2" 2>/dev/null | head -n 1 | sed -E "s/^(.+)-([^-]+-r[0-9]+)$/$1 \1 \2 $(apk --print-arch)/" ;; esac; }; \
+    owner() { r=$1; shift; for f; do [ -e "$f" ] || continue; f=$(readlink -f "$f"); case $pm in dpkg) p=$(dpkg -S "$f" 2>/dev/null | grep -v '\''^diversion'\'' | head -n 1); p=${p%%: /*}; p=${p%%, *}; [ -n "$p" ] && dpkg-query -W -f '\''${Package} ${Version} ${Architecture}\n'\'' "$p" 2>/dev/null | sed "s|\$| $f|; s|^|$r |" ;; apk) p=$(apk info -W "$f" 2>/dev/null | sed -n "s/.* is owned by //p" | head -n 1); [ -n "$p" ] && echo "$r $(echo "$p" | sed -E "s/-([^-]+-r[0-9]+)$/ \1/") $(apk --print-arch) $f" ;; esac; done; }; \
+    bin="$root/$name"; \
+    libc_archive() { { grep '\''/libc\.a$'\'' $o/link.txt 2>/dev/null || printf '\''int main(void) { return 0; }\n'\'' | "$cc" -static -x c -o /tmp/minimal-image-probe - -Wl,--trace 2>/dev/null | grep '\''/libc\.a$'\''; } | head -n 1; }; \
+    if [ "$link" = traced ]; then if cmp -s /minimal-image/relink "$bin"; then grep '\''^/'\'' /minimal-image/relink.trace | grep -v -e '\''^/tmp/'\'' -e '\''^/src/'\'' | sort -u | cap > $o/link.txt; else link=differs; fi; fi; \
+    { echo '\''format 1'\''; echo "toolchain $t"; echo "platform $platform"; echo "binary $name"; echo "packager $pm"; [ "$libc" = - ] || echo "libc $libc"; [ "$link" = - ] || echo "link $link"; [ -r /etc/os-release ] && (. /etc/os-release; echo "distro ${ID:-unknown} ${VERSION_ID:--}"); } | cap > $o/facts.txt; \
+    (cd "$root" && find . -path ./usr/share/zoneinfo -prune -o -type f -print | sort | xargs sha256sum) | sed "s|  \./| /|" | cap > $o/files.txt; \
+    case $t in c) "$cc" --version 2>/dev/null | head -n 1 | cap > $o/compiler.txt ;; go) go version | cap > $o/compiler.txt; go version -m "$bin" | cap > $o/go-buildinfo.txt ;; rust) rustc -vV | cap > $o/compiler.txt; [ -f /src/Cargo.lock ] && cap < /src/Cargo.lock > $o/Cargo.lock; if (cd /src && cargo tree --offline --locked --target "$CARGO_BUILD_TARGET" -e normal,no-proc-macro --prefix none --format "{p}" > /tmp/minimal-image-tree) 2>/dev/null; then awk '\''{print $1, $2}'\'' /tmp/minimal-image-tree | sort -u | cap > $o/cargo-tree.txt; fi ;; esac; \
+    { [ "$cc" = - ] || owner libc "$(libc_archive)"; case $t in c) owner compiler "$(command -v "$cc")" "$(command -v "$(head -n 1 $o/compiler.txt | cut -d " " -f 1)")" "$("$cc" -print-prog-name=cc1)" ;; go) owner compiler "$(readlink -f "$(command -v go)")" ;; rust) owner compiler "$(readlink -f "$(command -v rustc)")"; owner std "$(rustc --print sysroot)/lib/rustlib/$CARGO_BUILD_TARGET/lib"; [ -f $o/Cargo.lock ] && [ -d /usr/share/cargo/registry ] && awk -F'\''"'\'' '\''/^name = /{n=$2} /^version = /{print n "-" $2}'\'' $o/Cargo.lock | while read -r c; do owner crate "/usr/share/cargo/registry/$c"; done ;; esac; \
+      [ ! -f $o/link.txt ] || owner linked $(cat $o/link.txt); \
+      for x; do f=${x%%:*}; found=$(owner extra "$f"); if [ -n "$found" ]; then echo "$found"; else named extra "${x#*:}"; fi; done; } | sort -u | cap > $o/packages.txt' sbom-facts rust /minimal-image/rootfs hello-rust-deps linux/arm64 - aarch64-linux-gnu-gcc - \
+ && find /sbom -exec touch -h -d @0 {} +
+
+FROM scratch AS sbom
+COPY --from=facts /sbom/ /sbom/
 
 FROM scratch
 COPY --from=build /minimal-image/rootfs/ /

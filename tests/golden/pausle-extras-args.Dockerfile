@@ -30,6 +30,32 @@ RUN sh -c 'f="$1"; \
  && { [ -e /usr/share/zoneinfo ] || { echo "minimal-image: extras: the builder has no /usr/share/zoneinfo; install zoneinfo (tzdata) in the setup commands" >&2; exit 1; }; } && mkdir -p /minimal-image/rootfs/usr/share && cp -R /usr/share/zoneinfo /minimal-image/rootfs/usr/share/ \
  && find /minimal-image/rootfs -exec touch -h -d @0 {} +
 
+# What was compiled in, for the SBOM: docker build --target sbom. A plain build skips both stages.
+FROM build AS facts
+RUN mkdir -p /sbom \
+ && export CC="$(command -v musl-gcc || command -v cc)" CFLAGS='-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-ident' LDFLAGS='-static -no-pie -Wl,--gc-sections -Wl,--build-id=none -Wl,-z,noseparate-code -s' AR=ar STRIP=strip \
+ && { ("$CC" $CFLAGS -o /minimal-image/relink pausle.c $LDFLAGS -Wl,--trace && objcopy --remove-section=.comment /minimal-image/relink) > /minimal-image/relink.trace || rm -f /minimal-image/relink; } \
+ && sh -c 'export LC_ALL=C; \
+    t=$1; root=$2; name=$3; platform=$4; libc=$5; cc=$6; link=$7; shift 7; \
+    o=/sbom; \
+    cap() { head -c 4194305; }; \
+    if command -v dpkg-query >/dev/null 2>&1; then pm=dpkg; elif command -v apk >/dev/null 2>&1; then pm=apk; else pm=none; fi; \
+    named() { case $pm in dpkg) dpkg-query -W -f '\''${Package} ${Version} ${Architecture}\n'\'' "$2" 2>/dev/null | sed "s|^|$1 |" ;; apk) apk info -v "$2" 2>/dev/null | head -n 1 | sed -E "s/^(.+)-([^-]+-r[0-9]+)$/$1 \1 \2 $(apk --print-arch)/" ;; esac; }; \
+    owner() { r=$1; shift; for f; do [ -e "$f" ] || continue; f=$(readlink -f "$f"); case $pm in dpkg) p=$(dpkg -S "$f" 2>/dev/null | grep -v '\''^diversion'\'' | head -n 1); p=${p%%: /*}; p=${p%%, *}; [ -n "$p" ] && dpkg-query -W -f '\''${Package} ${Version} ${Architecture}\n'\'' "$p" 2>/dev/null | sed "s|\$| $f|; s|^|$r |" ;; apk) p=$(apk info -W "$f" 2>/dev/null | sed -n "s/.* is owned by //p" | head -n 1); [ -n "$p" ] && echo "$r $(echo "$p" | sed -E "s/-([^-]+-r[0-9]+)$/ \1/") $(apk --print-arch) $f" ;; esac; done; }; \
+    bin="$root/$name"; \
+    libc_archive() { { grep '\''/libc\.a$'\'' $o/link.txt 2>/dev/null || printf '\''int main(void) { return 0; }\n'\'' | "$cc" -static -x c -o /tmp/minimal-image-probe - -Wl,--trace 2>/dev/null | grep '\''/libc\.a$'\''; } | head -n 1; }; \
+    if [ "$link" = traced ]; then if cmp -s /minimal-image/relink "$bin"; then grep '\''^/'\'' /minimal-image/relink.trace | grep -v -e '\''^/tmp/'\'' -e '\''^/src/'\'' | sort -u | cap > $o/link.txt; else link=differs; fi; fi; \
+    { echo '\''format 1'\''; echo "toolchain $t"; echo "platform $platform"; echo "binary $name"; echo "packager $pm"; [ "$libc" = - ] || echo "libc $libc"; [ "$link" = - ] || echo "link $link"; [ -r /etc/os-release ] && (. /etc/os-release; echo "distro ${ID:-unknown} ${VERSION_ID:--}"); } | cap > $o/facts.txt; \
+    (cd "$root" && find . -path ./usr/share/zoneinfo -prune -o -type f -print | sort | xargs sha256sum) | sed "s|  \./| /|" | cap > $o/files.txt; \
+    case $t in c) "$cc" --version 2>/dev/null | head -n 1 | cap > $o/compiler.txt ;; go) go version | cap > $o/compiler.txt; go version -m "$bin" | cap > $o/go-buildinfo.txt ;; rust) rustc -vV | cap > $o/compiler.txt; [ -f /src/Cargo.lock ] && cap < /src/Cargo.lock > $o/Cargo.lock; if (cd /src && cargo tree --offline --locked --target "$CARGO_BUILD_TARGET" -e normal,no-proc-macro --prefix none --format "{p}" > /tmp/minimal-image-tree) 2>/dev/null; then awk '\''{print $1, $2}'\'' /tmp/minimal-image-tree | sort -u | cap > $o/cargo-tree.txt; fi ;; esac; \
+    { [ "$cc" = - ] || owner libc "$(libc_archive)"; case $t in c) owner compiler "$(command -v "$cc")" "$(command -v "$(head -n 1 $o/compiler.txt | cut -d " " -f 1)")" "$("$cc" -print-prog-name=cc1)" ;; go) owner compiler "$(readlink -f "$(command -v go)")" ;; rust) owner compiler "$(readlink -f "$(command -v rustc)")"; owner std "$(rustc --print sysroot)/lib/rustlib/$CARGO_BUILD_TARGET/lib"; [ -f $o/Cargo.lock ] && [ -d /usr/share/cargo/registry ] && awk -F'\''"'\'' '\''/^name = /{n=$2} /^version = /{print n "-" $2}'\'' $o/Cargo.lock | while read -r c; do owner crate "/usr/share/cargo/registry/$c"; done ;; esac; \
+      [ ! -f $o/link.txt ] || owner linked $(cat $o/link.txt); \
+      for x; do f=${x%%:*}; found=$(owner extra "$f"); if [ -n "$found" ]; then echo "$found"; else named extra "${x#*:}"; fi; done; } | sort -u | cap > $o/packages.txt' sbom-facts c /minimal-image/rootfs pausle linux/amd64 musl "$CC" traced /etc/ssl/certs/ca-certificates.crt:ca-certificates /usr/share/zoneinfo/UTC:tzdata \
+ && find /sbom -exec touch -h -d @0 {} +
+
+FROM scratch AS sbom
+COPY --from=facts /sbom/ /sbom/
+
 FROM scratch
 COPY --from=build /minimal-image/rootfs/ /
 USER 65532:65532

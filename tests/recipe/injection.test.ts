@@ -221,6 +221,17 @@ const CASES: FieldCase[] = [
     plausible: fc.constantFrom("ca-certificates", "zoneinfo", "passwd"),
   },
   {
+    option: "sbom",
+    field: "recipe.sbom",
+    folder: PAUSLE,
+    // A boolean: "true" stands for it, and any string must be refused. `false` drops stages by design
+    // (tests/render/sbom-stages.test.ts), so it is not compared with the benign file here.
+    options: (v) => ({ sbom: v === "true" ? true : v }),
+    reach: { kind: "choice" },
+    benign: "true",
+    plausible: fc.constantFrom("true"),
+  },
+  {
     option: "entrypointArgs",
     field: "recipe.entrypointArgs[1]",
     folder: PAUSLE,

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -33,6 +34,7 @@ const GOLDEN_CASES: [string, string, RecipeOptions, string?][] = [
   ["pausle-musl-arm64", "pausle", {}, "linux/arm64"],
   ["pausle-glibc-arm64", "pausle", { libc: "glibc" }, "linux/arm64"],
   ["hello-go-arm64", "hello-go", {}, "linux/arm64"],
+  ["hello-rust-deps-public-arm64", "hello-rust-deps", {}, "linux/arm64"],
   [
     "hello-rust-deps-arm64",
     "hello-rust-deps",
@@ -88,11 +90,37 @@ describe("recipes and rendering", () => {
       );
     });
 
-    it("refuses a default builder that cannot cross-compile, naming the builder to set", () => {
-      expectInputError(
-        () => renderBuild(path.join(EXAMPLES, "hello-rust"), {}, { env: NO_ENV, platform: "linux/arm64" }),
-        "platform",
-        /default rust builder cannot cross-compile for linux\/arm64\. Set recipe\.builderImage \(or MINIMAL_IMAGE_RUST_BUILDER\)/,
+    it("cross-compiles Rust on the public builder: rustup's aarch64 musl target, linked by rust-lld", () => {
+      const { dockerfile, recipe } = renderBuild(
+        path.join(EXAMPLES, "hello-rust-deps"),
+        {},
+        { env: NO_ENV, platform: "linux/arm64" },
+      );
+      assert.match(
+        dockerfile,
+        /^FROM --platform=\$BUILDPLATFORM rust:1\.83-alpine@sha256:[0-9a-f]{64} AS build$/m,
+      );
+      assert.match(
+        dockerfile,
+        /^RUN apk add --no-cache musl-dev ca-certificates tzdata && rustup target add aarch64-unknown-linux-musl$/m,
+      );
+      assert.equal(recipe.plan.env.CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER, "rust-lld");
+      // The shell the builder runs, fed each builder's `rustc -vV`: Alpine's musl host, Debian's glibc one.
+      const shell = (host: string, script: string) =>
+        execFileSync("sh", ["-c", `rustc() { echo "host: ${host}"; }; ${script}`], {
+          encoding: "utf8",
+        }).trim();
+      const target = `echo ${recipe.plan.env.CARGO_BUILD_TARGET}`;
+      const tools = `for t in ${recipe.plan.crossTools.join(" ")}; do echo "$t"; done`;
+      assert.deepEqual(
+        ["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu"].map((host) => [
+          shell(host, target),
+          shell(host, tools),
+        ]),
+        [
+          ["aarch64-unknown-linux-musl", ""],
+          ["aarch64-unknown-linux-gnu", "aarch64-linux-gnu-gcc"],
+        ],
       );
     });
 

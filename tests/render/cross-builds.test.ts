@@ -144,36 +144,59 @@ describe("cross builds for linux/arm64 on the offline builders @integration", fu
     await removeImages(tag);
   });
 
-  it("`minimal-image dockerfile --platform linux/arm64` builds an arm64 image with docker build --platform", async () => {
-    const tag = `minimal-image-test/${uniqueName("cli-arm64")}:x`;
-    const dockerfile = path.join(dir, "pausle.Dockerfile");
+  /** The CLI's Dockerfile for a folder, written into the test's folder. */
+  const cliDockerfile = (folder: string, platform: string) => {
+    const file = path.join(dir, `${path.basename(folder)}-${platform.split("/")[1]}.Dockerfile`);
     const cli = path.join(__dirname, "..", "..", "bin", "components", "cli", "main.js");
-    const pausle = path.join(EXAMPLES, "pausle");
-    const env = { ...process.env, ...LOCAL_BUILDERS, DOCKER_BUILDKIT: "1" };
+    execFileSync(process.execPath, [cli, "dockerfile", folder, "--platform", platform, "--write", file], {
+      env: { ...process.env, ...LOCAL_BUILDERS },
+      timeout: 30_000,
+    });
+    return file;
+  };
+  const dockerBuild = (dockerfile: string, platform: string, image: string, folder: string) =>
     execFileSync(
-      process.execPath,
-      [cli, "dockerfile", pausle, "--platform", "linux/arm64", "--write", dockerfile],
+      "/usr/bin/docker",
+      ["build", "-q", "--platform", platform, "-f", dockerfile, "-t", image, folder],
       {
-        env,
-        timeout: 30_000,
+        env: { ...process.env, DOCKER_BUILDKIT: "1" },
+        timeout: 600_000,
+        stdio: ["ignore", "ignore", "pipe"],
       },
     );
-    const dockerBuild = (platform: string, image: string) =>
-      execFileSync(
-        "/usr/bin/docker",
-        ["build", "-q", "--platform", platform, "-f", dockerfile, "-t", image, pausle],
-        {
-          env,
-          timeout: 300_000,
-          stdio: ["ignore", "ignore", "pipe"],
-        },
-      );
-    built.push(tag);
-    dockerBuild("linux/arm64", tag);
-    assert.equal((await docker.getImage(tag).inspect()).Architecture, "arm64");
-    // Built for amd64, the same file refuses to put an arm64 binary in an amd64 image.
+
+  // One program per offline builder (c, go, rust), through the CLI and the docker CLI as a user would.
+  for (const testCase of CASES.filter((c) =>
+    ["pausle (c, musl)", "hello-go", "hello-rust-deps"].includes(c.title),
+  )) {
+    it(`\`minimal-image dockerfile --platform linux/arm64\` + docker build --platform: ${testCase.title} as an arm64 image that runs under qemu`, async () => {
+      const folder = path.join(EXAMPLES, testCase.folder);
+      const tag = `minimal-image-test/${uniqueName(`cli-${testCase.folder}`)}:arm64`;
+      built.push(tag);
+      dockerBuild(cliDockerfile(folder, "linux/arm64"), "linux/arm64", tag, folder);
+      const image = await docker.getImage(tag).inspect();
+      assert.equal(image.Architecture, "arm64");
+      const entrypoint = image.Config.Entrypoint?.[0] ?? "";
+      const binary = (await imageFiles(tag)).get(entrypoint);
+      assert.ok(binary, `${entrypoint} is in the image`);
+      const elf = parseElf(binary.data);
+      assert.deepEqual([elf.machine, elf.isStatic], ["AArch64", true]);
+      const file = path.join(dir, `cli-${path.basename(entrypoint)}`);
+      fs.writeFileSync(file, binary.data, { mode: 0o755 });
+      await testCase.runs(file);
+    });
+  }
+
+  it("refuses to build the arm64 Dockerfile for linux/amd64, naming both platforms", () => {
+    const pausle = path.join(EXAMPLES, "pausle");
     assert.throws(
-      () => dockerBuild("linux/amd64", `minimal-image-test/${uniqueName("cli-wrong")}:x`),
+      () =>
+        dockerBuild(
+          cliDockerfile(pausle, "linux/arm64"),
+          "linux/amd64",
+          `minimal-image-test/${uniqueName("cli-wrong")}:x`,
+          pausle,
+        ),
       /this Dockerfile compiles for linux\/arm64, but the build is for linux\/amd64/,
     );
   });
