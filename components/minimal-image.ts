@@ -19,7 +19,7 @@ import {
   buildInput,
   DOCKERFILE_FOLDER,
   dockerfilePath,
-  ImageIndex,
+  MultiPlatformIndex,
   platformTag,
   validateCacheFrom,
   writeDockerfile,
@@ -146,7 +146,7 @@ export class MinimalImage extends pulumi.ComponentResource {
     // Several platforms are tied under the tag by an index listing each one's image by digest.
     const index =
       published.length > 1
-        ? new ImageIndex(
+        ? new MultiPlatformIndex(
             `${name}-index`,
             {
               imageName: plan.imageName,

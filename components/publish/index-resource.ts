@@ -10,7 +10,7 @@ import { compiledModule, loadCompiled } from "../compiled-module";
 import type { PushedIndex } from "./push-index";
 
 /** What the index lists and where it goes. */
-export interface ImageIndexArgs {
+export interface MultiPlatformIndexArgs {
   /** `<registry>/<repository>:<tag>`: the tag the index is pushed under. */
   imageName: pulumi.Input<string>;
   /** Each platform's pushed image by digest, in the order the index lists them. */
@@ -60,13 +60,13 @@ function indexProvider(modulePath: string): pulumi.dynamic.ResourceProvider {
 }
 
 /** A multi-platform image's index, pushed once per set of platform digests and kept in state. */
-export class ImageIndex extends pulumi.dynamic.Resource {
+export class MultiPlatformIndex extends pulumi.dynamic.Resource {
   /** The index by digest, `<registry>/<repository>@sha256:…`. */
   declare readonly imageRef: pulumi.Output<string>;
   /** The index's digest, `sha256:…`. */
   declare readonly digest: pulumi.Output<string>;
 
-  constructor(name: string, args: ImageIndexArgs, opts: pulumi.CustomResourceOptions = {}) {
+  constructor(name: string, args: MultiPlatformIndexArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
       indexProvider(compiledModule(__filename, "push-index")),
       name,
@@ -78,7 +78,7 @@ export class ImageIndex extends pulumi.dynamic.Resource {
       },
       opts,
       "minimal-image",
-      "ImageIndex",
+      "MultiPlatformIndex",
     );
   }
 }

@@ -11,5 +11,5 @@ export {
   writeDockerfile,
 } from "./image-args";
 export { imageIndexBytes, IndexEntry, OCI_INDEX_MEDIA_TYPE, platformTag } from "./image-index";
-export { ImageIndex, ImageIndexArgs } from "./index-resource";
+export { MultiPlatformIndex, MultiPlatformIndexArgs } from "./index-resource";
 export { pushImageIndex, PushedIndex, PushIndexRequest } from "./push-index";

@@ -1,7 +1,7 @@
 /**
  * Pushes the OCI image index of a multi-platform image: each platform's pushed manifest is read back by
  * digest (its media type and size go into the index), and the index is written under the tag. Loaded by
- * the ImageIndex provider where it runs, so it holds the network side apart from the resource.
+ * the MultiPlatformIndex provider where it runs, so it holds the network side apart from the resource.
  */
 import { dockerConfigCredentials, type ImageIndex, RegistryClient, RegistryError } from "../oci";
 import { parsePlatform, type Platform, platformMatches } from "../platform";

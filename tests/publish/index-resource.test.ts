@@ -1,4 +1,4 @@
-// The image index on the real registry (127.0.0.1:5000, `scripts/dev-env up`): first the ImageIndex's
+// The image index on the real registry (127.0.0.1:5000, `scripts/dev-env up`): first the MultiPlatformIndex's
 // serialized provider alone, as Pulumi's dynamic provider host runs it, then pausle built for linux/amd64 and
 // linux/arm64 through the harness, with a Docker replica on this amd64 engine.
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import type { StackRunResult } from "../../harness/executor";
 import { inspectImage } from "../../components/inspect";
-import { ImageIndex, OCI_INDEX_MEDIA_TYPE, pushImageIndex } from "../../components/publish";
+import { MultiPlatformIndex, OCI_INDEX_MEDIA_TYPE, pushImageIndex } from "../../components/publish";
 import { RegistryClient } from "../../components/oci";
 import { removeRepositories } from "../support/engine";
 import { LOCAL_REGISTRY, uniqueName } from "../support/env";
@@ -63,14 +63,14 @@ describe("publish: the image index on the real registry @integration", function 
     );
   }
 
-  /** The provider Pulumi serializes into an ImageIndex's state, taken from a registration under mocks. */
+  /** The provider Pulumi serializes into an MultiPlatformIndex's state, taken from a registration under mocks. */
   async function indexProvider(): Promise<ReturnType<typeof serializedProvider>> {
     let inputs: Record<string, unknown> | undefined;
     await setRecordingMocks((resource) => resource.type === INDEX_TYPE && (inputs = resource.inputs), {
       digest: `sha256:${"ab".repeat(32)}`,
       preview: true,
     });
-    new ImageIndex("index", { imageName: "unused", manifests: [] });
+    new MultiPlatformIndex("index", { imageName: "unused", manifests: [] });
     await registrationsSettled();
     assert.ok(inputs, "the index was registered");
     return serializedProvider(inputs);

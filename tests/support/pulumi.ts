@@ -43,9 +43,9 @@ export const MOCK_IMAGE_ID = `sha256:${"cd".repeat(32)}`;
 export const INSPECTION_TYPE = "pulumi-nodejs:dynamic/minimal-image:ImageInspection";
 
 /** The type token of the image index a multi-platform component pushes (a dynamic resource). */
-export const INDEX_TYPE = "pulumi-nodejs:dynamic/minimal-image:ImageIndex";
+export const INDEX_TYPE = "pulumi-nodejs:dynamic/minimal-image:MultiPlatformIndex";
 
-/** The index digest the mocked ImageIndex reports in an update. */
+/** The index digest the mocked MultiPlatformIndex reports in an update. */
 export const MOCK_INDEX_DIGEST = `sha256:${"1d".repeat(32)}`;
 
 /** What the mocked inspection provider is asked: the pushed digest, and the credentials it would use. */
