@@ -27,9 +27,11 @@ module.exports = {
     {
       name: "ground-floor-imports-no-stage",
       comment:
-        "platform, reference, registry, validation, outside-text and the OCI client are used by every stage",
+        "platform, reference, registry, validation, outside-text, compiled-module and the OCI client are used by every stage",
       severity: "error",
-      from: { path: "^components/((platform|reference|registry|validation|outside-text)\\.ts$|oci/)" },
+      from: {
+        path: "^components/((platform|reference|registry|validation|outside-text|compiled-module)\\.ts$|oci/)",
+      },
       to: {
         path: "^components/(recipe|render|publish|sbom|inspect|deploy|cli)/|^components/minimal-image\\.ts$",
       },

@@ -10,6 +10,8 @@ const pausle = new MinimalImage("pausle", {
   source: "examples/pausle",
   recipe: { toolchain: "c", libc: (config.get("libc") ?? "musl") as "musl" | "glibc" },
   imageName: "pausle",
+  // `npm run main -- --platforms linux/amd64,linux/arm64`: one image each, under one index.
+  platforms: config.getObject<string[]>("platforms"),
   registry: {
     server: config.get("registryServer") ?? "localhost:5000",
     username,
@@ -21,6 +23,7 @@ const pausle = new MinimalImage("pausle", {
 
 export const imageRef = pausle.imageRef;
 export const digest = pausle.digest;
+export const platformImages = pausle.platformImages;
 export const tag = pausle.tag;
 export const compressedSizeBytes = pausle.compressedSizeBytes;
 export const uncompressedSizeBytes = pausle.uncompressedSizeBytes;

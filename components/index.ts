@@ -3,7 +3,7 @@
  * Stages, each usable alone: recipe -> render -> publish -> sbom -> inspect -> deploy, over the ground floor's
  * platform, reference, registry and validation modules and the OCI registry client.
  */
-export { MinimalImage, MinimalImageArgs, MinimalImageOptions } from "./minimal-image";
+export { MinimalImage, MinimalImageArgs, MinimalImageOptions, PlatformImage } from "./minimal-image";
 export { FieldPath, formatPath, InputError } from "./validation";
 export { parseImageReference, ImageReference, isDigest } from "./reference";
 export {

@@ -15,12 +15,20 @@ import {
   validateReplicaOptions,
 } from "./deploy";
 import { formatSizeReport, ImageInspection, ImageReport } from "./inspect";
-import { buildInput, DOCKERFILE_FOLDER, dockerfilePath, validateCacheFrom, writeDockerfile } from "./publish";
-import { RecipeOptions } from "./recipe";
+import {
+  buildInput,
+  DOCKERFILE_FOLDER,
+  dockerfilePath,
+  MultiPlatformIndex,
+  platformTag,
+  validateCacheFrom,
+  writeDockerfile,
+} from "./publish";
+import { RecipeOptions, resolveTarget } from "./recipe";
 import { declareSbom, wantsSbom } from "./sbom";
-import { DEFAULT_PLATFORM, validatePlatform } from "./platform";
+import { DEFAULT_PLATFORM, validatePlatform, validatePlatformList } from "./platform";
 import { pushName, RegistryInput, validateRegistry } from "./registry";
-import { describe, InputError } from "./validation";
+import { describe, FieldPath, InputError } from "./validation";
 
 /**
  * Inputs of MinimalImage. Every language can give them (the package's schema is generated from this
@@ -39,9 +47,17 @@ export interface MinimalImageArgs {
   registry: pulumi.Input<RegistryInput>;
   /**
    * Target platform, e.g. `linux/arm64`: what is built, what replicas pull, and which Kubernetes nodes may run
-   * it. Default `linux/amd64`, whatever machine runs the update.
+   * it. Default `linux/amd64`, whatever machine runs the update. For several, give `platforms` instead.
    */
   platform?: pulumi.Input<string>;
+  /**
+   * Several target platforms, e.g. `["linux/amd64", "linux/arm64"]`, each cross-compiled and pushed under
+   * `<tag>-<os>-<arch>`, and one OCI image index under `tag` listing them all: `imageRef` and `digest` are
+   * then the index's, and `platformImages` has each platform's. A list of one builds exactly as `platform`
+   * does. Not together with `platform`. With several, the list and its entries are plain values, since each
+   * platform's resources are named after it.
+   */
+  platforms?: pulumi.Input<pulumi.Input<string>[]>;
   /** Build arguments; each is declared as an `ARG`, so its value reaches the build's steps. */
   buildArgs?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
@@ -75,12 +91,20 @@ export interface MinimalImageOptions extends pulumi.ComponentResourceOptions {
  * digest, locally with Docker or on Kubernetes (with the `kubernetes` provider of the `providers` option).
  */
 export class MinimalImage extends pulumi.ComponentResource {
-  /** The pushed image by digest, `registry/repo@sha256:…`: what replicas run. */
+  /**
+   * The pushed image by digest, `registry/repo@sha256:…`: what replicas run. With several platforms, the
+   * image index, from which each engine pulls its own platform.
+   */
   readonly imageRef: pulumi.Output<string>;
-  /** The manifest digest of the pushed image, `sha256:…`. */
+  /** The manifest digest of the pushed image, `sha256:…`; with several platforms, the index's. */
   readonly digest: pulumi.Output<string>;
   /** The tag pushed with the image. */
   readonly tag: pulumi.Output<string>;
+  /**
+   * Each platform's pushed image and its figures, by platform (`linux/arm64`); one entry for one platform.
+   * The size outputs below are the first listed platform's.
+   */
+  readonly platformImages: pulumi.Output<Record<string, PlatformImage>>;
   /** Config plus layers as stored in the registry: what a pull downloads. */
   readonly compressedSizeBytes: pulumi.Output<number>;
   /** Layers unpacked: what the image takes on disk (`docker image inspect .Size`). */
@@ -91,7 +115,10 @@ export class MinimalImage extends pulumi.ComponentResource {
   readonly layerCount: pulumi.Output<number>;
   /** Whether the binary needs no ELF interpreter and no shared library (always true once the update succeeds). */
   readonly isStatic: pulumi.Output<boolean>;
-  /** One line, e.g. `pausle: 3.7 kB compressed, 13.4 kB on disk, 1 layer, static`. */
+  /**
+   * One line, e.g. `pausle: 3.7 kB compressed, 13.4 kB on disk, 1 layer, static`; with several platforms one
+   * line each, e.g. `pausle (linux/arm64): …`.
+   */
   readonly sizeReport: pulumi.Output<string>;
   /** Names of the running replicas: containers `<name>-<generation>-<i>`, or the Kubernetes Deployment. */
   readonly replicaNames: pulumi.Output<string[]>;
@@ -104,7 +131,8 @@ export class MinimalImage extends pulumi.ComponentResource {
   readonly replicaPorts: pulumi.Output<Record<string, ReplicaPort[]>>;
   /**
    * Digest of the SBOM artifact attached to the image in the registry (`minimal-image sbom <imageRef>` prints
-   * it); undefined when `recipe.sbom` is false.
+   * it); with several platforms, the first listed platform's (each one's is in `platformImages`). Undefined
+   * when `recipe.sbom` is false.
    */
   readonly sbomDigest: pulumi.Output<string | undefined>;
   /** Kubernetes only: the Deployment's namespace. */
@@ -118,76 +146,60 @@ export class MinimalImage extends pulumi.ComponentResource {
     // checked when they resolve.
     const plan = planImage(name, args, programDir, scopeName(name, resourceOpts.aliases));
     super("minimal-image:index:MinimalImage", name, {}, resourceOpts);
-    const { registry, rendered, platform } = plan;
-    const password = registry.password;
-
-    const build = pulumi
-      .all([rendered, platform, args.buildArgs, plan.cacheFrom])
-      .apply(([r, p, buildArgs, cacheFrom]) =>
-        buildInput(r, writeDockerfile(r, dockerfilePath(r), programDir), programDir, {
-          platform: p,
-          args: buildArgs,
-          cacheFrom,
-        }),
-      );
-    const image = new docker.Image(
-      name,
-      {
-        imageName: plan.imageName,
-        build,
-        registry: {
-          server: registry.server,
-          username: registry.username,
-          password: pulumi.secret(password),
-        },
-      },
-      { parent: this },
+    const { registry } = plan;
+    const published = plan.platforms.map((platform) =>
+      this.publishPlatform(name, plan, platform, args, programDir),
     );
-
-    // The gates (static binary, on-disk budget) hold in the build itself, before anything is pushed; the
-    // inspection reports what was pushed, once per digest, kept in state: an update that pushes nothing new
-    // and every preview ask no registry (a preview of a new image leaves the figures unknown).
-    const inspection = new ImageInspection(
-      `${name}-inspection`,
-      { imageRef: image.repoDigest, platform, username: registry.username, password },
-      { parent: this },
-    );
-    const report = pulumi.all([inspection.report, rendered]).apply(([result, r]) => {
-      checkReport(result, r);
-      return result;
-    });
-
-    // The SBOM, made from what the builder stage recorded, lives beside the image in the registry.
-    this.sbomDigest = wantsSbom(args.recipe)
-      ? declareSbom(
-          name,
-          {
-            recipe: args.recipe,
-            build,
-            imageName: plan.imageName,
-            platform,
-            subjectRef: image.repoDigest,
-            registry,
-          },
-          { parent: this, dependsOn: [image] },
-        ).sbomDigest
-      : pulumi.output<string | undefined>(undefined);
+    // Several platforms are tied under the tag by an index listing each one's image by digest.
+    const index =
+      published.length > 1
+        ? new MultiPlatformIndex(
+            `${name}-index`,
+            {
+              imageName: plan.imageName,
+              manifests: published.map(({ platform, image }) => ({ platform, imageRef: image.repoDigest })),
+              username: registry.username,
+              password: registry.password,
+            },
+            { parent: this },
+          )
+        : undefined;
+    const pushed = index ?? published[0].image;
+    const pushedRef = index ? index.imageRef : published[0].image.repoDigest;
 
     // Through the checked image name too, so that a name refused once it resolves fails this output.
-    this.imageRef = pulumi.all([plan.imageName, image.repoDigest]).apply(([, ref]) => ref);
+    this.imageRef = pulumi.all([plan.imageName, pushedRef]).apply(([, ref]) => ref);
     this.digest = this.imageRef.apply((ref) => ref.slice(ref.indexOf("@") + 1));
     this.tag = pulumi.output(plan.tag);
-    this.compressedSizeBytes = report.compressedSizeBytes;
-    this.uncompressedSizeBytes = report.uncompressedSizeBytes;
-    this.binarySizeBytes = report.binarySizeBytes;
-    this.layerCount = report.layerCount;
-    this.isStatic = report.isStatic;
+    this.platformImages = pulumi
+      .all(published.map(({ platform, report, sbomDigest }) => pulumi.all([platform, report, sbomDigest])))
+      .apply((entries) =>
+        Object.fromEntries(
+          entries.map(([platform, report, sbomDigest]) => [platform, platformImage(report, sbomDigest)]),
+        ),
+      );
+    const first = published[0].report;
+    this.compressedSizeBytes = first.compressedSizeBytes;
+    this.uncompressedSizeBytes = first.uncompressedSizeBytes;
+    this.binarySizeBytes = first.binarySizeBytes;
+    this.layerCount = first.layerCount;
+    this.isStatic = first.isStatic;
+    this.sbomDigest = published[0].sbomDigest ?? pulumi.output<string | undefined>(undefined);
     this.sizeReport = pulumi
-      .all([rendered, report])
-      .apply(([r, rep]) => formatSizeReport(r.recipe.binaryName, rep));
+      .all(published.map(({ platform, rendered, report }) => pulumi.all([platform, rendered, report])))
+      .apply((entries) =>
+        entries
+          .map(([platform, r, report]) =>
+            formatSizeReport(
+              entries.length > 1 ? `${r.recipe.binaryName} (${platform})` : r.recipe.binaryName,
+              report,
+            ),
+          )
+          .join("\n"),
+      );
 
     // Replicas run the digest the build resource reports: a registry outage fails only the inspection.
-    const replicas = this.createReplicas(name, plan, image);
+    const replicas = this.createReplicas(name, plan, pushed, pushedRef);
     this.replicaNames = replicas.names;
     this.replicaPorts = replicas.ports;
     this.namespace = replicas.namespace;
@@ -197,6 +209,7 @@ export class MinimalImage extends pulumi.ComponentResource {
       imageRef: this.imageRef,
       digest: this.digest,
       tag: this.tag,
+      platformImages: this.platformImages,
       compressedSizeBytes: this.compressedSizeBytes,
       uncompressedSizeBytes: this.uncompressedSizeBytes,
       binarySizeBytes: this.binarySizeBytes,
@@ -211,6 +224,76 @@ export class MinimalImage extends pulumi.ComponentResource {
   }
 
   /**
+   * Builds and pushes one platform's image and declares its inspection. Everything made per platform is
+   * declared here, named `<name>` for one platform and `<name>-<os>-<arch>` with several.
+   */
+  private publishPlatform(
+    name: string,
+    plan: ImagePlan,
+    target: PlatformPlan,
+    args: MinimalImageArgs,
+    programDir: string,
+  ): PublishedPlatform {
+    const { registry } = plan;
+    const { rendered, platform } = target;
+    const password = registry.password;
+    const resourceName = `${name}${target.suffix}`;
+    const build = pulumi
+      .all([rendered, platform, args.buildArgs, plan.cacheFrom])
+      .apply(([r, p, buildArgs, cacheFrom]) =>
+        buildInput(r, writeDockerfile(r, dockerfilePath(r), programDir), programDir, {
+          platform: p,
+          args: buildArgs,
+          cacheFrom,
+        }),
+      );
+    const image = new docker.Image(
+      resourceName,
+      {
+        imageName: target.imageName,
+        build,
+        registry: {
+          server: registry.server,
+          username: registry.username,
+          password: pulumi.secret(password),
+        },
+      },
+      { parent: this },
+    );
+
+    // The gates (static binary, on-disk budget) hold in the build itself, before anything is pushed; the
+    // inspection reports what was pushed, once per digest, kept in state: an update that pushes nothing new
+    // and every preview ask no registry (a preview of a new image leaves the figures unknown).
+    const inspection = new ImageInspection(
+      `${resourceName}-inspection`,
+      { imageRef: image.repoDigest, platform, username: registry.username, password },
+      { parent: this },
+    );
+    const report = pulumi.all([inspection.report, rendered]).apply(([result, r]) => {
+      checkReport(result, r);
+      return result;
+    });
+
+    // The SBOM, made from what the builder stage recorded, lives beside the image in the registry. Its
+    // carrier's tag is derived from the component's tag and the platform.
+    const sbomDigest = wantsSbom(args.recipe)
+      ? declareSbom(
+          resourceName,
+          {
+            recipe: args.recipe,
+            build,
+            imageName: plan.imageName,
+            platform,
+            subjectRef: image.repoDigest,
+            registry,
+          },
+          { parent: this, dependsOn: [image] },
+        ).sbomDigest
+      : undefined;
+    return { platform, rendered, image, report, sbomDigest };
+  }
+
+  /**
    * Declares the replicas of a validated plan. Docker replicas are named per stack and per image
    * generation, so the same program in two stacks never collides and a new build starts its containers
    * before the old ones are deleted; they join a network of their own unless the options name one.
@@ -220,18 +303,20 @@ export class MinimalImage extends pulumi.ComponentResource {
   private createReplicas(
     name: string,
     plan: ImagePlan,
-    image: docker.Image,
+    pushed: pulumi.Resource,
+    imageRef: pulumi.Output<string>,
   ): {
     names: pulumi.Output<string[]>;
     ports: pulumi.Output<Record<string, ReplicaPort[]>>;
     namespace?: pulumi.Output<string>;
     readyReplicas?: pulumi.Output<number>;
   } {
-    const { replicas: options, registry, platformNow: platform } = plan;
+    const { replicas: options, registry } = plan;
     if (options === undefined || options.count === 0)
       return { names: pulumi.output([]), ports: pulumi.output<Record<string, ReplicaPort[]>>({}) };
-    const parent = { parent: this, dependsOn: [image] };
-    const imageRef = image.repoDigest;
+    const parent = { parent: this, dependsOn: [pushed] };
+    // Several platforms: Docker leaves the choice to the engine, Kubernetes to node affinity.
+    const platform = oneOrAll(plan.platformsNow);
     const credentials =
       typeof registry.username === "string"
         ? {
@@ -288,14 +373,15 @@ export class MinimalImage extends pulumi.ComponentResource {
 /** The component's inputs, checked: plain values now, Outputs when they resolve. */
 interface ImagePlan {
   registry: RegistryParts;
-  rendered: pulumi.Output<RenderedBuild>;
+  /** What is built, one entry per platform, in the order given. */
+  platforms: PlatformPlan[];
+  /** `<server>/<repository>:<tag>`: the image's name, or with several platforms the index's. */
   imageName: pulumi.Output<string>;
   tag: pulumi.Input<string>;
-  platform: pulumi.Output<string>;
   /** Images to take build cache from, checked. */
   cacheFrom: pulumi.Output<string[] | undefined>;
-  /** The platform when known at program time (replica resources need it then), else the default. */
-  platformNow: string;
+  /** The platforms when known at program time (replica resources need them then), else the default. */
+  platformsNow: string[];
   replicas?: ReplicaOptions;
   /**
    * `<name>-<8 hex of project, stack and name>`: the Kubernetes objects and the Docker network. Stacks never
@@ -309,6 +395,65 @@ interface ImagePlan {
    * {@link objectName}: the replica is replaced in place.
    */
   setName: string;
+}
+
+/** One platform's build, checked: plain values now, Outputs when they resolve. */
+interface PlatformPlan {
+  /** Canonical `os/arch`. */
+  platform: pulumi.Output<string>;
+  /** The platform when known at program time. */
+  now?: string;
+  rendered: pulumi.Output<RenderedBuild>;
+  /** Where this platform's image is pushed: the tag for one platform, `<tag>-<os>-<arch>` with several. */
+  imageName: pulumi.Output<string>;
+  /** What its resources' names add to the component's: nothing for one platform, `-<os>-<arch>` with several. */
+  suffix: string;
+  /** The rendered build when known at program time: Docker replicas are named after it. */
+  renderedNow?: RenderedBuild;
+}
+
+/** What {@link MinimalImage.publishPlatform} declared for one platform. */
+interface PublishedPlatform {
+  platform: pulumi.Output<string>;
+  rendered: pulumi.Output<RenderedBuild>;
+  image: docker.Image;
+  report: pulumi.Output<ImageReport>;
+  /** Absent when `recipe.sbom` is false. */
+  sbomDigest?: pulumi.Output<string>;
+}
+
+/** One platform's pushed image, as `platformImages` reports it. */
+export interface PlatformImage {
+  /** The platform's image by digest, `registry/repo@sha256:…`. */
+  imageRef: string;
+  /** Its manifest digest, `sha256:…`. */
+  digest: string;
+  /** Config plus layers as stored in the registry: what a pull of this platform downloads. */
+  compressedSizeBytes: number;
+  /** Layers unpacked: what the image takes on disk. */
+  uncompressedSizeBytes: number;
+  /** Size of the platform's binary inside the image. */
+  binarySizeBytes: number;
+  /** Number of layers in the image. */
+  layerCount: number;
+  /** Whether the binary needs no ELF interpreter and no shared library. */
+  isStatic: boolean;
+  /** The digest of the SBOM attached to this platform's image; absent when `recipe.sbom` is false. */
+  sbomDigest?: string;
+}
+
+/** A platform's entry of `platformImages`: its inspection's figures. */
+function platformImage(r: ImageReport, sbomDigest: string | undefined): PlatformImage {
+  return {
+    ...(sbomDigest === undefined ? {} : { sbomDigest }),
+    imageRef: r.imageRef,
+    digest: r.digest,
+    compressedSizeBytes: r.compressedSizeBytes,
+    uncompressedSizeBytes: r.uncompressedSizeBytes,
+    binarySizeBytes: r.binarySizeBytes,
+    layerCount: r.layerCount,
+    isStatic: r.isStatic,
+  };
 }
 
 /** Short, stable digest of some strings. */
@@ -330,20 +475,39 @@ function planImage(name: string, args: MinimalImageArgs, programDir: string, sco
   const argNames: pulumi.Input<string[]> = isPending(args.buildArgs)
     ? pulumi.output(args.buildArgs).apply((raw) => buildArgNames(raw))
     : buildArgNames(args.buildArgs);
-  const rendered = known(
-    [args.source, args.recipe, argNames, args.maxImageBytes, args.platform] as const,
-    ([source, recipe, names, max, platform]) =>
-      renderBuild(path.resolve(programDir, String(source ?? "")), recipe, {
-        gates: { buildArgNames: names, maxImageBytes: checkBudget(max) },
-        keepOut: path.join(programDir, DOCKERFILE_FOLDER),
-        platform,
-      }),
-  );
+  const fields = platformFields(args);
+  const several = fields.length > 1;
   const tag = args.tag ?? "latest";
   const imageName = known([registry.server, args.imageName, tag], ([server, repository, t]) =>
     pushName(server, repository, t),
   );
-  const platform = known(args.platform, (raw) => validatePlatform(raw));
+  const platforms = fields.map(({ input, field }): PlatformPlan => {
+    const rendered = known(
+      [args.source, args.recipe, argNames, args.maxImageBytes, input] as const,
+      ([source, recipe, names, max, platform]) =>
+        renderBuild(path.resolve(programDir, String(source ?? "")), recipe, {
+          gates: { buildArgNames: names, maxImageBytes: checkBudget(max) },
+          keepOut: path.join(programDir, DOCKERFILE_FOLDER),
+          platform,
+          platformField: field,
+        }),
+    );
+    const platform = known(input, (raw) => validatePlatform(raw, field));
+    // With several platforms each is plain (see platformFields), and so is its own tag once the tag is.
+    const ownName = several
+      ? known([imageName.now ?? imageName.output, tag] as const, ([tagged, t]) =>
+          tagged.replace(/:[^:/]+$/, `:${platformTag(t, platform.now!)}`),
+        ).output
+      : imageName.output;
+    return {
+      platform: platform.output,
+      now: platform.now,
+      rendered: rendered.output,
+      renderedNow: rendered.now,
+      imageName: ownName,
+      suffix: several ? `-${platform.now!.split("/").join("-")}` : "",
+    };
+  });
   const cacheFrom = known(args.cacheFrom, validateCacheFrom);
   const replicas = replicaOptions(args.replicas, registry);
   const stackScope = [pulumi.getProject(), pulumi.getStack(), scope];
@@ -358,11 +522,13 @@ function planImage(name: string, args: MinimalImageArgs, programDir: string, sco
       requireKnownImage(args, registry);
       // Every input that makes the pushed image is plain here. A new count adds or removes replicas of the
       // same generation; anything else starts a new generation.
-      const built = rendered.now!;
+      const builds = platforms.map(({ renderedNow: built }) =>
+        contextDigest(built!.recipe.sourceDir, built!.contextFiles, built!.dockerfile),
+      );
       const generation = [
-        contextDigest(built.recipe.sourceDir, built.contextFiles, built.dockerfile),
+        oneOrAll(builds),
         args.buildArgs ?? null,
-        platform.now,
+        oneOrAll(platforms.map(({ now }) => now)),
         imageName.now,
         registry.server,
         cacheFrom.now ?? null,
@@ -370,16 +536,15 @@ function planImage(name: string, args: MinimalImageArgs, programDir: string, sco
       ];
       setName = `${name}-${shortHash([...stackScope, generation])}`;
     }
-    checkReplicaNames(replicas, setName, objectName, registry, platform.now!);
+    checkReplicaNames(replicas, setName, objectName, registry, oneOrAll(platforms.map(({ now }) => now!)));
   }
   return {
     registry,
-    rendered: rendered.output,
+    platforms,
     imageName: imageName.output,
     tag,
-    platform: platform.output,
     cacheFrom: cacheFrom.output,
-    platformNow: platform.now ?? DEFAULT_PLATFORM,
+    platformsNow: platforms.map(({ now }) => now ?? DEFAULT_PLATFORM),
     replicas,
     objectName,
     setName,
@@ -399,6 +564,7 @@ function requireKnownImage(args: MinimalImageArgs, registry: RegistryParts): voi
     ["tag", args.tag],
     ["registry.server", registry.server],
     ["platform", args.platform],
+    ["platforms", args.platforms],
     ["buildArgs", args.buildArgs],
     ["cacheFrom", args.cacheFrom],
     ["maxImageBytes", args.maxImageBytes],
@@ -425,7 +591,7 @@ function checkReplicaNames(
   setName: string,
   objectName: string,
   registry: RegistryParts,
-  platform: string,
+  platform: string | string[],
 ): void {
   const imageRef = `${registry.server}/stand-in@${STAND_IN_DIGEST}`;
   if (options.runtime === "docker") dockerReplicaSpecs({ name: setName, imageRef, options, platform });
@@ -433,6 +599,57 @@ function checkReplicaNames(
     const pullSecretName = typeof registry.username === "string" ? `${objectName}-pull` : undefined;
     kubernetesReplicaSpec({ name: objectName, imageRef, options, platform, pullSecretName });
   }
+}
+
+/** The one entry of a list of one, else the list: one platform names its replicas as it always did. */
+function oneOrAll<T>(list: T[]): T | T[] {
+  return list.length === 1 ? list[0] : list;
+}
+
+/**
+ * The platform inputs, each with the field its errors name: `platform` (one, perhaps an Output, perhaps
+ * absent for the default) or `platforms`. A list of one is that one platform. With several, each names its
+ * resources and its tag, so the list and its entries must be plain; each is checked and listed once only.
+ */
+function platformFields(
+  args: MinimalImageArgs,
+): { input: pulumi.Input<string> | undefined; field: FieldPath }[] {
+  const { platform, platforms } = args;
+  if (platforms === undefined || platforms === null) return [{ input: platform, field: ["platform"] }];
+  if (platform !== undefined && platform !== null) {
+    throw new InputError(
+      "platforms",
+      "is given together with `platform`",
+      "Give `platform` for one platform or `platforms` for several, not both",
+    );
+  }
+  const fix = 'Give a plain list such as `["linux/amd64", "linux/arm64"]`';
+  if (isPending(platforms)) {
+    throw new InputError(
+      "platforms",
+      "is an Output, but one image is built per platform, so the list must be known when the program runs",
+      fix,
+    );
+  }
+  if (!Array.isArray(platforms) || platforms.length === 0) {
+    throw new InputError(
+      "platforms",
+      `expected a list of one or more platforms, got ${describe(platforms)}`,
+      fix,
+    );
+  }
+  if (platforms.length === 1) return [{ input: platforms[0], field: ["platforms", 0] }];
+  const pending = platforms.findIndex((entry) => !isPlain(entry));
+  if (pending >= 0) {
+    throw new InputError(
+      ["platforms", pending],
+      "is an Output, but with several platforms each names its image's resources and tag, so it must be known when the program runs",
+      "Give it as a plain value (e.g. from config)",
+    );
+  }
+  const checked = validatePlatformList(platforms);
+  checked.forEach((value, i) => resolveTarget(value, ["platforms", i]));
+  return checked.map((value, i) => ({ input: value, field: ["platforms", i] }));
 }
 
 /**

@@ -2,7 +2,7 @@
  * The one platform vocabulary every stage uses: `os/arch[/variant]` as OCI names it, parsed, formatted and
  * matched here, with the one default and the ELF machine a platform's binaries carry.
  */
-import { describe, FieldPath, InputError } from "./validation";
+import { describe, FieldPath, InputError, rejectDuplicates } from "./validation";
 
 /** An OS and CPU, e.g. `{ os: "linux", architecture: "arm64" }`. */
 export interface Platform {
@@ -82,4 +82,20 @@ export function elfMachine(platform: Platform): string | undefined {
 /** The ELF header's `e_machine` number for `platform`'s binaries, e.g. 183 for linux/arm64; undefined when unknown. */
 export function elfMachineNumber(platform: Platform): number | undefined {
   return ELF_MACHINES[platform.architecture]?.number;
+}
+
+/**
+ * Checks a list of platforms, each named `<path>[i]` in errors, and returns their canonical texts in order.
+ * A platform listed twice (also as `linux/arm64` and `linux/arm64/v8`) is refused: it would be built twice.
+ */
+export function validatePlatformList(values: readonly unknown[], path: FieldPath = ["platforms"]): string[] {
+  const platforms = values.map((value, i) => {
+    const parsed = parsePlatform(value, [...path, i]);
+    // arm64 has one variant in practice: v8, which an index leaves out.
+    const canonical =
+      parsed.architecture === "arm64" && parsed.variant === "v8" ? { ...parsed, variant: undefined } : parsed;
+    return formatPlatform(canonical);
+  });
+  rejectDuplicates(platforms, path, "List each platform once");
+  return platforms;
 }

@@ -6,7 +6,7 @@
 // same program runs through the local executor: Pulumi's own Node runner loads it, and each resource it
 // declares is carried out on the local Docker engine.
 //
-//   npm run main -- [--replicas N] [--registry HOST:PORT] [--libc musl|glibc] [--preview]
+//   npm run main -- [--replicas N] [--registry HOST:PORT] [--libc musl|glibc] [--platforms LIST] [--preview]
 //   npm run main -- --down      remove what the job made (pulumi destroy)
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -49,6 +49,9 @@ async function withPulumi(flags: Flags): Promise<Record<string, unknown>> {
     replicas: { value: String(flags.replicas) },
     libc: { value: flags.libc },
   });
+  // Absent, the stack builds its one default platform, whatever an earlier run set.
+  if (flags.platforms) await stack.setConfig("platforms", { value: JSON.stringify(flags.platforms) });
+  else await stack.removeConfig("platforms");
   if (flags.preview) {
     await stack.preview({ onOutput: (line) => process.stdout.write(line) });
     return {};
@@ -64,7 +67,12 @@ async function withExecutor(flags: Flags): Promise<Record<string, unknown>> {
     stack: STACK,
     destroy: flags.down,
     preview: flags.preview,
-    config: { registryServer: flags.registry, replicas: String(flags.replicas), libc: flags.libc },
+    config: {
+      registryServer: flags.registry,
+      replicas: String(flags.replicas),
+      libc: flags.libc,
+      ...(flags.platforms ? { platforms: JSON.stringify(flags.platforms) } : {}),
+    },
     env: builderEnv(),
   });
   for (const record of result.records)
@@ -79,6 +87,7 @@ interface Flags {
   replicas: number;
   registry: string;
   libc: string;
+  platforms?: string[];
 }
 
 function replicaCount(value: string): number {
@@ -93,6 +102,11 @@ const program = new Command("main")
   .option("--replicas <n>", "replicas to run", replicaCount, 3)
   .option("--registry <host:port>", "registry to push to", "127.0.0.1:5000")
   .addOption(new Option("--libc <name>", "C library pausle links").choices(["musl", "glibc"]).default("musl"))
+  .option(
+    "--platforms <list>",
+    "platforms to build under one image index, comma-separated, e.g. linux/amd64,linux/arm64",
+    (value: string) => value.split(","),
+  )
   .option("--preview", "show what would change, change nothing")
   .option("--down", "remove what the job made (pulumi destroy)")
   .action(async (flags: Flags) => {

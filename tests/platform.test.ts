@@ -7,6 +7,7 @@ import {
   parsePlatform,
   platformMatches,
   validatePlatform,
+  validatePlatformList,
 } from "../components/platform";
 import { InputError } from "../components/validation";
 
@@ -46,6 +47,19 @@ describe("platform: the one vocabulary", () => {
     assert.deepEqual(
       ["linux/amd64", "linux/arm64", "linux/unknowncpu"].map((p) => elfMachineNumber(parsePlatform(p))),
       [62, 183, undefined],
+    );
+  });
+
+  it("checks a list of platforms, naming each entry, and refuses one listed twice", () => {
+    assert.deepEqual(validatePlatformList(["linux/amd64", "linux/arm64/v8"]), ["linux/amd64", "linux/arm64"]);
+    assert.throws(
+      () => validatePlatformList(["linux/amd64", "linux"]),
+      (e: InputError) => e.field === "platforms[1]" && /os\/arch/.test(e.message),
+    );
+    assert.throws(
+      () => validatePlatformList(["linux/arm64", "linux/amd64", "linux/arm64/v8"]),
+      (e: InputError) =>
+        e.field === "platforms" && /linux\/arm64 is listed twice\. List each platform once/.test(e.message),
     );
   });
 });

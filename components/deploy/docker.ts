@@ -8,7 +8,7 @@ import {
   RestartPolicy,
   dnsLabel,
 } from "./options";
-import { validatePlatform } from "../platform";
+import { validatePlatform, validatePlatformList } from "../platform";
 
 /** Label holding a Docker replica's index, so that replicas can be listed in order. */
 export const REPLICA_INDEX_LABEL = `${RESERVED_LABEL_PREFIX}replica-index`;
@@ -37,8 +37,11 @@ export interface ContainerSpec<I = string> {
   env: string[];
   /** Arguments after the image's entrypoint. */
   args: string[];
-  /** The platform the image is pulled for, e.g. `linux/amd64`. */
-  platform: string;
+  /**
+   * The platform the image is pulled for, e.g. `linux/amd64`; absent for a multi-platform index, from which
+   * the engine pulls its own platform.
+   */
+  platform?: string;
   /** User-defined network given by the user; absent, the replicas get a network of their own. */
   network?: string;
   /** CPU limit in thousandths of a CPU. */
@@ -53,8 +56,11 @@ export interface DockerReplicaSpecsInput<I extends DigestRefInput = string> {
   /** The image pinned by digest, `registry/repo@sha256:…`; a tag is refused. */
   imageRef: I;
   options: DockerReplicaOptions;
-  /** The image's platform. Default `linux/amd64`. */
-  platform?: string;
+  /**
+   * The image's platform. Default `linux/amd64`. Several (an image index) are not forced on the engine:
+   * it pulls its own platform from the index, or fails naming it when the index has none for it.
+   */
+  platform?: string | string[];
 }
 
 /** The name of replica `index` (from 0) of `name`. */
@@ -89,7 +95,14 @@ export function dockerReplicaSpecs<I extends DigestRefInput>(
     args: [...options.args],
     network: options.network,
     cpuMillis: options.cpuMillis,
-    platform: validatePlatform(input.platform),
+    ...pullPlatform(input.platform),
     publishedPorts: options.publishedPorts.map((port) => ({ ...port })),
   }));
+}
+
+/** The platform a replica's image is pulled for: one platform, else none for the engine to choose. */
+function pullPlatform(platform: string | string[] | undefined): { platform?: string } {
+  if (!Array.isArray(platform)) return { platform: validatePlatform(platform) };
+  const platforms = validatePlatformList(platform, ["platform"]);
+  return platforms.length === 1 ? { platform: platforms[0] } : {};
 }

@@ -9,7 +9,7 @@ import {
   dnsLabel,
   dnsSubdomain,
 } from "./options";
-import { validatePlatform } from "../platform";
+import { parsePlatform, validatePlatform, validatePlatformList } from "../platform";
 import { InputError } from "../validation";
 import { validateRegistry } from "../registry";
 
@@ -25,8 +25,11 @@ export interface KubernetesReplicaSpecInput<I extends DigestRefInput = string> {
   options: KubernetesReplicaOptions;
   /** Name of a `kubernetes.io/dockerconfigjson` Secret to pull the image with. */
   pullSecretName?: string;
-  /** The image's platform, e.g. `linux/arm64`; pods are scheduled only on such nodes. Default `linux/amd64`. */
-  platform?: string;
+  /**
+   * The image's platform, e.g. `linux/arm64`, or the platforms of an image index; pods are scheduled only on
+   * nodes of one of them. Default `linux/amd64`.
+   */
+  platform?: string | string[];
 }
 
 /** A TCP probe: the image has no shell, so exec probes cannot run. */
@@ -64,9 +67,57 @@ export interface PodSpecManifest<I = string> {
     seccompProfile: { type: "RuntimeDefault" };
   };
   imagePullSecrets?: { name: string }[];
-  /** Only nodes of the image's platform can run its binary. */
-  nodeSelector: { "kubernetes.io/os": string; "kubernetes.io/arch": string };
+  /** Only nodes of the image's platform can run its binary; with several platforms, of its OS. */
+  nodeSelector: { "kubernetes.io/os": string; "kubernetes.io/arch"?: string };
+  /** With several platforms: nodes of any architecture built, and no other. */
+  affinity?: ArchitectureAffinity;
   containers: [ContainerManifest<I>];
+}
+
+/** Required node affinity to a set of architectures (`kubernetes.io/arch In [...]`). */
+export interface ArchitectureAffinity {
+  nodeAffinity: {
+    requiredDuringSchedulingIgnoredDuringExecution: {
+      nodeSelectorTerms: [
+        { matchExpressions: [{ key: "kubernetes.io/arch"; operator: "In"; values: string[] }] },
+      ];
+    };
+  };
+}
+
+/**
+ * Where a replica pod may run: one platform is a node selector, as it always was; several (an image index)
+ * keep the OS selector and allow exactly the architectures built, through required node affinity.
+ * @throws InputError when the platforms differ in OS: one pod template cannot select both.
+ */
+export function podPlacement(
+  platform: string | string[] | undefined,
+): Pick<PodSpecManifest, "nodeSelector" | "affinity"> {
+  const platforms = Array.isArray(platform)
+    ? validatePlatformList(platform, ["platform"])
+    : [validatePlatform(platform)];
+  const parsed = platforms.map((p) => parsePlatform(p));
+  const [{ os }] = parsed;
+  if (parsed.some((p) => p.os !== os)) {
+    throw new InputError(
+      "platform",
+      `lists platforms of several operating systems (${platforms.join(", ")})`,
+      "Build for one operating system, e.g. linux/amd64 and linux/arm64",
+    );
+  }
+  if (parsed.length === 1)
+    return { nodeSelector: { "kubernetes.io/os": os, "kubernetes.io/arch": parsed[0].architecture } };
+  const values = [...new Set(parsed.map((p) => p.architecture))];
+  return {
+    nodeSelector: { "kubernetes.io/os": os },
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/arch", operator: "In", values }] }],
+        },
+      },
+    },
+  };
 }
 
 /** An apps/v1 Deployment manifest, assignable to `kubernetes.apps.v1.DeploymentArgs`. */
@@ -125,7 +176,7 @@ export function kubernetesReplicaSpec<I extends DigestRefInput>(
   const pullSecretName =
     input.pullSecretName === undefined ? undefined : dnsSubdomain(input.pullSecretName, ["pullSecretName"]);
   const image = pinnedImage(input.imageRef, "imageRef");
-  const [os, arch] = validatePlatform(input.platform).split("/");
+  const where = podPlacement(input.platform);
   const selector = { [REPLICA_OF_LABEL]: name };
   const labels = { ...options.labels, ...selector };
   const metadata = { name, namespace: options.namespace, labels };
@@ -168,7 +219,7 @@ export function kubernetesReplicaSpec<I extends DigestRefInput>(
             seccompProfile: { type: "RuntimeDefault" },
           },
           imagePullSecrets: pullSecretName === undefined ? undefined : [{ name: pullSecretName }],
-          nodeSelector: { "kubernetes.io/os": os, "kubernetes.io/arch": arch },
+          ...where,
           containers: [container],
         },
       },

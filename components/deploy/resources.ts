@@ -154,6 +154,9 @@ export function createDockerReplicas(
   if (specs.length === 0) return [];
   // The provider reads a container's image back as the engine's image ID and replaces the container when
   // its input differs, so containers get the ID of the pulled digest rather than the reference itself.
+  // An index's specs carry no platform: the provider hands `platform` to the engine's image pull as given
+  // (terraform-provider-docker `pullImage`, internal/provider/resource_docker_image_funcs.go), and with none
+  // the engine picks its own platform out of the index.
   const image = new docker.RemoteImage(
     `${name}-image`,
     { name: specs[0].image, platform: specs[0].platform, keepLocally: true },

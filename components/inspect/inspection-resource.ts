@@ -3,9 +3,9 @@
  * inspects an image when it is created and never again while the digest stays, so an update that pushes
  * nothing new asks no registry (and survives a registry outage), and a preview never does.
  */
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { ImageReport } from "./inspect";
+import { compiledModule, loadCompiled } from "../compiled-module";
 
 /** What the inspection is of. */
 export interface ImageInspectionArgs {
@@ -27,34 +27,13 @@ interface Inputs {
 }
 
 /**
- * The compiled inspect stage, which the provider loads in the process that runs it (Pulumi's dynamic
- * provider host has no TypeScript loader): this file's compiled sibling, or, when the program runs from
- * this repository's TypeScript sources, the copy `npm run build` compiles into `bin/`.
- */
-function compiledInspectModule(file = __filename): string {
-  const dir = path.dirname(file);
-  if (!file.endsWith(".ts")) return path.join(dir, "inspect.js");
-  const root = path.resolve(dir, "..", "..");
-  return path.join(root, "bin", path.relative(root, dir), "inspect.js");
-}
-
-/**
  * The provider, as Pulumi serializes it into the resource's state: it captures only the module's path.
  * `diff` replaces the record when the image or platform changes; a change of credentials alone keeps it.
  */
 function inspectionProvider(modulePath: string): pulumi.dynamic.ResourceProvider {
   return {
     async create(inputs: Inputs) {
-      let inspectImage: typeof import("./inspect").inspectImage;
-      try {
-        /* eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded where the provider runs */
-        ({ inspectImage } = require(modulePath) as typeof import("./inspect"));
-      } catch (error) {
-        throw new Error(
-          `minimal-image: cannot load the compiled inspection at ${modulePath} (${(error as Error).message}). ` +
-            "Build the package (`npm run build`) where the program runs from its TypeScript sources",
-        );
-      }
+      const { inspectImage } = loadCompiled<typeof import("./inspect")>(modulePath, "inspection");
       const { imageRef, platform } = inputs;
       // An absent credential arrives as null from Pulumi's state; a username alone means none.
       const credentials = inputs.username
@@ -76,7 +55,7 @@ export class ImageInspection extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ImageInspectionArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
-      inspectionProvider(compiledInspectModule()),
+      inspectionProvider(compiledModule(__filename, "inspect")),
       name,
       { ...args, password: args.password && pulumi.secret(args.password), report: undefined },
       opts,

@@ -1,6 +1,6 @@
 /**
- * The publish stage: where a rendered build's Dockerfile is written and the `build` input `docker.Image`
- * builds and pushes it with.
+ * The publish stage: where a rendered build's Dockerfile is written, the `build` input `docker.Image`
+ * builds and pushes it with, and the OCI image index that ties several platforms' images under one tag.
  */
 export {
   BuildInput,
@@ -10,3 +10,6 @@ export {
   validateCacheFrom,
   writeDockerfile,
 } from "./image-args";
+export { imageIndexBytes, IndexEntry, OCI_INDEX_MEDIA_TYPE, platformTag } from "./image-index";
+export { MultiPlatformIndex, MultiPlatformIndexArgs } from "./index-resource";
+export { pushImageIndex, PushedIndex, PushIndexRequest } from "./push-index";

@@ -12,7 +12,7 @@ import { describe, FieldPath, formatPath, InputError } from "../validation";
 
 export * from "./types";
 export { FieldNamer, shellQuote } from "./toolchain";
-export { Target } from "./target";
+export { resolveTarget, Target } from "./target";
 
 const RECIPES: Record<Toolchain, ToolchainRecipe> = { c: cRecipe, go: goRecipe, rust: rustRecipe };
 const TOOLCHAINS = Object.keys(RECIPES) as Toolchain[];

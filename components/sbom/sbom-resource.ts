@@ -3,8 +3,8 @@
  * is created and never again while the image and the carrier stay, so an update that builds nothing new
  * asks no registry, and a preview never does (its diff is pure; the digest is unknown until created).
  */
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { compiledModule, loadCompiled } from "../compiled-module";
 
 /** What is attached to what. */
 export interface SbomAttachmentArgs {
@@ -26,38 +26,15 @@ interface Inputs {
 }
 
 /**
- * The compiled files of this stage, which the provider loads in the process that runs it (Pulumi's dynamic
- * provider host has no TypeScript loader): this file's compiled siblings, or, when the program runs from
- * this repository's TypeScript sources, the copies `npm run build` compiles into `bin/`.
- */
-function compiledStage(file = __filename): string {
-  const dir = path.dirname(file);
-  if (!file.endsWith(".ts")) return dir;
-  const root = path.resolve(dir, "..", "..");
-  return path.join(root, "bin", path.relative(root, dir));
-}
-
-/**
- * The provider, as Pulumi serializes it into the resource's state: it captures only the folder's path.
+ * The provider, as Pulumi serializes it into the resource's state: it captures only the modules' paths.
  * `diff` replaces the attachment when the image or the carrier changes; a change of credentials alone keeps
  * it. The outputs hold no credential: the password never reaches the state.
  */
-function attachmentProvider(stageDir: string): pulumi.dynamic.ResourceProvider {
+function attachmentProvider(modules: { attach: string; cyclonedx: string }): pulumi.dynamic.ResourceProvider {
   return {
     async create(inputs: Inputs) {
-      let attachSbom: typeof import("./attach").attachSbom;
-      let buildSbom: typeof import("./cyclonedx").buildSbom;
-      try {
-        /* eslint-disable @typescript-eslint/no-require-imports -- loaded where the provider runs */
-        ({ attachSbom } = require(`${stageDir}/attach.js`) as typeof import("./attach"));
-        ({ buildSbom } = require(`${stageDir}/cyclonedx.js`) as typeof import("./cyclonedx"));
-        /* eslint-enable @typescript-eslint/no-require-imports */
-      } catch (error) {
-        throw new Error(
-          `minimal-image: cannot load the compiled SBOM stage at ${stageDir} (${(error as Error).message}). ` +
-            "Build the package (`npm run build`) where the program runs from its TypeScript sources",
-        );
-      }
+      const { attachSbom } = loadCompiled<typeof import("./attach")>(modules.attach, "SBOM attachment");
+      const { buildSbom } = loadCompiled<typeof import("./cyclonedx")>(modules.cyclonedx, "SBOM writer");
       const { carrierRef, subjectRef } = inputs;
       const credentials = inputs.username
         ? { username: inputs.username, password: inputs.password ?? "" }
@@ -92,7 +69,10 @@ export class SbomAttachment extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: SbomAttachmentArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
-      attachmentProvider(compiledStage()),
+      attachmentProvider({
+        attach: compiledModule(__filename, "attach"),
+        cyclonedx: compiledModule(__filename, "cyclonedx"),
+      }),
       name,
       {
         ...args,

@@ -17,6 +17,8 @@ pausle = minimal_image.MinimalImage(
         libc=minimal_image.Libc.MUSL,
     ),
     image_name="examples/pausle-python",
+    # One image per platform, cross-compiled, and one OCI image index under the tag listing both.
+    platforms=["linux/amd64", "linux/arm64"],
     registry=minimal_image.RegistryInputArgs(
         server=config.get("registryServer", "localhost:5000"),
     ),
@@ -30,4 +32,5 @@ pausle = minimal_image.MinimalImage(
 
 pulumi.export("imageRef", pausle.image_ref)
 pulumi.export("sizeReport", pausle.size_report)
+pulumi.export("platformImages", pausle.platform_images)
 pulumi.export("replicaNames", pausle.replica_names)

@@ -25,6 +25,7 @@ const INPUTS = [
   "replicas",
   "maxImageBytes",
   "platform",
+  "platforms",
   "buildArgs",
   "cacheFrom",
   "tag",

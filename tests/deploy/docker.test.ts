@@ -73,6 +73,21 @@ describe("deploy: dockerReplicaSpecs", () => {
     assert.deepEqual(second.args, ["a"]);
   });
 
+  it("pulls one platform as given, and leaves an index's platform to the engine", () => {
+    const pull = (platform?: string | string[]) =>
+      dockerReplicaSpecs({
+        name: "pausle",
+        imageRef: IMAGE_REF,
+        options: dockerOptions({ count: 1 }),
+        platform,
+      })[0].platform;
+    assert.equal(pull(), "linux/amd64");
+    assert.equal(pull("linux/arm64"), "linux/arm64");
+    assert.equal(pull(["linux/arm64"]), "linux/arm64");
+    // The engine picks its own platform out of the index; forcing one could pick an image it cannot run.
+    assert.equal(pull(["linux/amd64", "linux/arm64"]), undefined);
+  });
+
   it("refuses a tag and a bad name", () => {
     assertInputError(() => specs(dockerOptions(), "127.0.0.1:5000/team/pausle:latest"), "imageRef");
     assertInputError(() => specs(dockerOptions(), `127.0.0.1:5000/team/pausle:t@${DIGEST}`), "imageRef");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import {
   DIGEST_ANNOTATION,
   dockerConfigJson,
@@ -82,6 +83,39 @@ describe("deploy: kubernetesReplicaSpec", () => {
   it("schedules onto nodes of the image's platform", () => {
     const pod = spec({ platform: "linux/arm64" }).deployment.spec.template.spec;
     assert.deepEqual(pod.nodeSelector, { "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64" });
+  });
+
+  it("schedules an index's replicas onto nodes of every architecture built, and no other", () => {
+    const pod = spec({ platform: ["linux/amd64", "linux/arm64"] }).deployment.spec.template.spec;
+    assert.deepEqual(pod.nodeSelector, { "kubernetes.io/os": "linux" });
+    assert.deepEqual(pod.affinity, {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: "kubernetes.io/arch", operator: "In", values: ["amd64", "arm64"] }] },
+          ],
+        },
+      },
+    });
+    assertRestrictedPodSpec(pod);
+    // The API server's own schema accepts it (and refuses a term that is not a list, so it does check).
+    const deployment = spec({ platform: ["linux/amd64", "linux/arm64"] }).deployment;
+    new Deployment(deployment).validate();
+    const broken = structuredClone(deployment) as unknown as {
+      spec: { template: { spec: { affinity: unknown } } };
+    };
+    broken.spec.template.spec.affinity = {
+      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: "x" },
+    };
+    assert.throws(() => new Deployment(broken as never).validate());
+    // A list of one is that platform's selector, as before.
+    const one = spec({ platform: ["linux/arm64"] }).deployment.spec.template.spec;
+    assert.deepEqual(one.nodeSelector, { "kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64" });
+    assert.equal(one.affinity, undefined);
+  });
+
+  it("refuses platforms of two operating systems, which one pod template cannot select", () => {
+    assertInputError(() => spec({ platform: ["linux/amd64", "windows/amd64"] }), "platform");
   });
 
   it("refuses a tag, with or without a digest, and a bad reference", () => {

@@ -42,6 +42,12 @@ export const MOCK_IMAGE_ID = `sha256:${"cd".repeat(32)}`;
 /** The type token of the component's recorded inspection (a dynamic resource). */
 export const INSPECTION_TYPE = "pulumi-nodejs:dynamic/minimal-image:ImageInspection";
 
+/** The type token of the image index a multi-platform component pushes (a dynamic resource). */
+export const INDEX_TYPE = "pulumi-nodejs:dynamic/minimal-image:MultiPlatformIndex";
+
+/** The index digest the mocked MultiPlatformIndex reports in an update. */
+export const MOCK_INDEX_DIGEST = `sha256:${"1d".repeat(32)}`;
+
 /** What the mocked inspection provider is asked: the pushed digest, and the credentials it would use. */
 export interface InspectionRequest {
   imageRef: string;
@@ -76,8 +82,9 @@ export const MOCK_PICKED_PORT = 32768;
  * Mocks that hand every registration to `record` and answer as the providers would: a `docker.Image` with
  * the `repoDigest` of its name at `digest`, a `docker.RemoteImage` with {@link MOCK_IMAGE_ID}, a
  * `docker.Container` with its ports read back, each published port without a host port given the next one
- * from {@link MOCK_PICKED_PORT}, and the recorded inspection with the report `inspect` gives (default: a
- * static pausle's).
+ * from {@link MOCK_PICKED_PORT}, the recorded inspection with the report `inspect` gives (default: a
+ * static pausle's), and an update's image index at {@link MOCK_INDEX_DIGEST} (unknown in a preview, as its
+ * provider creates nothing then).
  */
 export function setRecordingMocks(
   record: (resource: Declared) => void,
@@ -112,6 +119,10 @@ export function setRecordingMocks(
             if (!options.preview)
               Object.assign(state, (await serializedProvider(args.inputs).create(request)).outs);
           } else state.report = await (options.inspect?.(request) ?? imageReport());
+        }
+        if (args.type === INDEX_TYPE && !options.preview) {
+          const repository = String(args.inputs.imageName).replace(/:[^:/]+$/, "");
+          Object.assign(state, { imageRef: `${repository}@${MOCK_INDEX_DIGEST}`, digest: MOCK_INDEX_DIGEST });
         }
         if (args.type === "docker:index/container:Container" && Array.isArray(args.inputs.ports)) {
           state.ports = (args.inputs.ports as { external?: number }[]).map((port) => ({

@@ -30,6 +30,7 @@ export const MINIMAL_IMAGE_OUTPUTS = [
   "imageRef",
   "digest",
   "tag",
+  "platformImages",
   "compressedSizeBytes",
   "uncompressedSizeBytes",
   "binarySizeBytes",
