@@ -11,7 +11,8 @@ import { ImageReport, IndexReport } from "../../components/inspect";
 import { runCli } from "../support/capture";
 import { removeImages } from "../support/engine";
 import { LOCAL_BUILDERS, LOCAL_REGISTRY, uniqueName } from "../support/env";
-import { putIndex } from "../support/oci-index";
+import { RegistryClient } from "../../components/oci";
+import { pushImageIndex } from "../../components/publish";
 
 const PAUSLE = path.join(__dirname, "..", "..", "examples", "pausle");
 const RUST_DEPS = path.join(__dirname, "..", "..", "examples", "hello-rust-deps");
@@ -248,15 +249,17 @@ describe("minimal-image inspect on a multi-platform image @integration", functio
       docker("build", "-q", "--platform", platform, "-f", dockerfile, "-t", tagOf(platform), PAUSLE);
       docker("push", tagOf(platform));
     }
-    indexDigest = await putIndex(
-      LOCAL_REGISTRY,
-      repository,
-      "multi",
-      platforms.map((platform) => {
-        const [system, architecture] = platform.split("/");
-        return { tag: architecture, platform: { os: system, architecture } };
-      }),
-    );
+    // The index as the component pushes it: each platform's image by digest, listed under the tag.
+    const client = new RegistryClient(LOCAL_REGISTRY);
+    const manifests = [];
+    for (const platform of platforms) {
+      const { digest } = await client.fetchManifest(repository, platform.split("/")[1]);
+      manifests.push({ platform, imageRef: `${LOCAL_REGISTRY}/${repository}@${digest}` });
+    }
+    ({ digest: indexDigest } = await pushImageIndex({
+      imageName: `${LOCAL_REGISTRY}/${repository}:multi`,
+      manifests,
+    }));
   });
   after(async () => {
     await removeImages(...platforms.map(tagOf));

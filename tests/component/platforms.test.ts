@@ -109,12 +109,22 @@ describe("MinimalImage with several platforms (mocks)", function () {
       tag: "v1",
       registry: { server: "127.0.0.1:5000", username: "ci", password: pulumi.secret("hunter2") },
     });
-    const images = ofType("docker:index/image:Image");
+    const built = ofType("docker:index/image:Image");
+    const targetOf = (d: (typeof built)[number]) => (d.inputs.build as { target?: string }).target;
+    const images = built.filter((d) => targetOf(d) === undefined);
     assert.deepEqual(
       images.map((d) => [d.name, d.inputs.imageName, (d.inputs.build as { platform: string }).platform]),
       [
         ["pausle-linux-amd64", "127.0.0.1:5000/pausle:v1-linux-amd64", "linux/amd64"],
         ["pausle-linux-arm64", "127.0.0.1:5000/pausle:v1-linux-arm64", "linux/arm64"],
+      ],
+    );
+    // One SBOM per platform: each platform's facts are built from its own Dockerfile, to the sbom target.
+    assert.deepEqual(
+      built.filter((d) => targetOf(d) === "sbom").map((d) => [d.name, d.inputs.imageName]),
+      [
+        ["pausle-linux-amd64-sbom-facts", "127.0.0.1:5000/pausle:v1-sbom-facts-linux-amd64"],
+        ["pausle-linux-arm64-sbom-facts", "127.0.0.1:5000/pausle:v1-sbom-facts-linux-arm64"],
       ],
     );
     // Each platform's build is rendered for it: the arm64 one cross-compiles.
