@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ImageReport } from "./inspect";
-import { compiledModule, loadCompiled } from "../compiled-module";
+import { compiledModule } from "../compiled-module";
 
 /** What the inspection is of. */
 export interface ImageInspectionArgs {
@@ -27,13 +27,13 @@ interface Inputs {
 }
 
 /**
- * The provider, as Pulumi serializes it into the resource's state: it captures only the module's path.
+ * The provider, as Pulumi serializes it into the resource's state: it captures only the module's loader.
  * `diff` replaces the record when the image or platform changes; a change of credentials alone keeps it.
  */
-function inspectionProvider(modulePath: string): pulumi.dynamic.ResourceProvider {
+function inspectionProvider(load: () => typeof import("./inspect")): pulumi.dynamic.ResourceProvider {
   return {
     async create(inputs: Inputs) {
-      const { inspectImage } = loadCompiled<typeof import("./inspect")>(modulePath, "inspection");
+      const { inspectImage } = load();
       const { imageRef, platform } = inputs;
       // An absent credential arrives as null from Pulumi's state; a username alone means none.
       const credentials = inputs.username
@@ -55,7 +55,7 @@ export class ImageInspection extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ImageInspectionArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
-      inspectionProvider(compiledModule(__filename, "inspect")),
+      inspectionProvider(compiledModule(__filename, "inspect", "inspection")),
       name,
       { ...args, password: args.password && pulumi.secret(args.password), report: undefined },
       opts,

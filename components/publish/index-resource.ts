@@ -6,7 +6,7 @@
  * registry client.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { compiledModule, loadCompiled } from "../compiled-module";
+import { compiledModule } from "../compiled-module";
 import type { PushedIndex } from "./push-index";
 
 /** What the index lists and where it goes. */
@@ -29,14 +29,14 @@ interface Inputs {
 }
 
 /**
- * The provider, as Pulumi serializes it into the resource's state: it captures only the module's path.
+ * The provider, as Pulumi serializes it into the resource's state: it captures only the module's loader.
  * `diff` replaces the index when the tag or what it lists changes; a change of credentials alone keeps it.
  * There is nothing to delete: like the platforms' images the index stays in the registry.
  */
-function indexProvider(modulePath: string): pulumi.dynamic.ResourceProvider {
+function indexProvider(load: () => typeof import("./push-index")): pulumi.dynamic.ResourceProvider {
   return {
     async create(inputs: Inputs) {
-      const { pushImageIndex } = loadCompiled<typeof import("./push-index")>(modulePath, "index publisher");
+      const { pushImageIndex } = load();
       // An absent credential arrives as null from Pulumi's state; a username alone means none.
       const credentials = inputs.username
         ? { username: inputs.username, password: inputs.password ?? "" }
@@ -68,7 +68,7 @@ export class MultiPlatformIndex extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: MultiPlatformIndexArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
-      indexProvider(compiledModule(__filename, "push-index")),
+      indexProvider(compiledModule(__filename, "push-index", "index publisher")),
       name,
       {
         ...args,

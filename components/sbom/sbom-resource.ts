@@ -4,7 +4,7 @@
  * asks no registry, and a preview never does (its diff is pure; the digest is unknown until created).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { compiledModule, loadCompiled } from "../compiled-module";
+import { compiledModule } from "../compiled-module";
 
 /** What is attached to what. */
 export interface SbomAttachmentArgs {
@@ -26,15 +26,18 @@ interface Inputs {
 }
 
 /**
- * The provider, as Pulumi serializes it into the resource's state: it captures only the modules' paths.
+ * The provider, as Pulumi serializes it into the resource's state: it captures only the modules' loaders.
  * `diff` replaces the attachment when the image or the carrier changes; a change of credentials alone keeps
  * it. The outputs hold no credential: the password never reaches the state.
  */
-function attachmentProvider(modules: { attach: string; cyclonedx: string }): pulumi.dynamic.ResourceProvider {
+function attachmentProvider(modules: {
+  attach: () => typeof import("./attach");
+  cyclonedx: () => typeof import("./cyclonedx");
+}): pulumi.dynamic.ResourceProvider {
   return {
     async create(inputs: Inputs) {
-      const { attachSbom } = loadCompiled<typeof import("./attach")>(modules.attach, "SBOM attachment");
-      const { buildSbom } = loadCompiled<typeof import("./cyclonedx")>(modules.cyclonedx, "SBOM writer");
+      const { attachSbom } = modules.attach();
+      const { buildSbom } = modules.cyclonedx();
       const { carrierRef, subjectRef } = inputs;
       const credentials = inputs.username
         ? { username: inputs.username, password: inputs.password ?? "" }
@@ -70,8 +73,8 @@ export class SbomAttachment extends pulumi.dynamic.Resource {
   constructor(name: string, args: SbomAttachmentArgs, opts: pulumi.CustomResourceOptions = {}) {
     super(
       attachmentProvider({
-        attach: compiledModule(__filename, "attach"),
-        cyclonedx: compiledModule(__filename, "cyclonedx"),
+        attach: compiledModule(__filename, "attach", "SBOM attachment"),
+        cyclonedx: compiledModule(__filename, "cyclonedx", "SBOM writer"),
       }),
       name,
       {
