@@ -277,8 +277,8 @@ export class RegistryClient {
       contentType: "application/octet-stream",
       body: bytes,
     });
-    this.checkStored(closed, digest, what);
     await discard(closed);
+    this.checkStored(closed, digest, what);
     return digest;
   }
 
@@ -319,12 +319,15 @@ export class RegistryClient {
         body: bytes,
       },
     );
-    this.checkStored(stored, digest, what);
     await discard(stored);
+    this.checkStored(stored, digest, what);
     return digest;
   }
 
-  /** A registry that names another digest for what it stored than the bytes sent has altered them. */
+  /**
+   * A registry that names another digest for what it stored than the bytes sent has altered them. Checked
+   * after the answer is let go of, so a failure leaves no request timer running.
+   */
   private checkStored(answer: Answer, digest: string, what: string): void {
     const named = answer.response.headers.get("docker-content-digest");
     if (named !== null && named !== digest) {
